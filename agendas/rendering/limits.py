@@ -1,0 +1,26 @@
+"""What one document may cost, and the image sizes it is rendered at.
+
+Kept apart from `worker` so the server can build limits without importing PyMuPDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Image widths in pixels: the tablet reads at `tablet`, pinch-zoom loads `zoom`,
+# the agenda and the page strip show `thumb`.
+WIDTHS = {"tablet": 1280, "zoom": 2400, "thumb": 240}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pages: int = 2000
+    timeout: float = 120.0  # wall-clock seconds for the whole document, once a worker has it
+    memory_mb: int = 1024  # address space of each child (RLIMIT_AS)
+    max_bytes: int = 500 * 2**20
+    # Pixels of a source image, and of any one rendered page image (Pillow's default bomb limit).
+    max_pixels: int = 89_478_485
+    widths: dict[str, int] = field(default_factory=lambda: dict(WIDTHS))
+    jpeg_quality: int = 80
+    # Render only the first N pages (previews, tests over hostile corpora); None = all.
+    render_pages: int | None = None

@@ -1,0 +1,82 @@
+"""Offline operations for the command line: they open the database, act and close it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from server.auth.passwords import hash_password
+from server.auth.sessions import Caller, user_dict
+from server.config import Settings
+from server.domain.errors import DomainError, Invalid
+from server.domain.permissions import GLOBAL_ROLES
+from server.domain.text import nfc
+from server.store.db import Database
+from server.store.migrate import upgrade
+from server.store.tables import Meeting, User
+from server.store.views import meeting_dict
+
+
+class SilentFanout:
+    """No socket.io outside the server: committed events wait in the log for resync."""
+
+    async def publish(self, events, lists_changed: bool = False) -> None:
+        return None
+
+
+def offline_app(db: Database, settings: Settings) -> dict:
+    """What `server.commands.dispatch.execute` needs, without a running server."""
+    return {"db": db, "settings": settings, "fanout": SilentFanout()}
+
+
+def caller_for(user: User) -> Caller:
+    return Caller(user.id, user.username, user.full_name, frozenset(user.roles or []), user.unit_id, 0, None)
+
+
+async def list_meetings(settings: Settings) -> list[dict]:
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            rows = (await session.scalars(select(Meeting).order_by(Meeting.starts_at, Meeting.id))).all()
+            return [meeting_dict(m) for m in rows]
+    finally:
+        await db.close()
+
+
+async def import_file(settings: Settings, path: Path) -> dict:
+    from agendas import packs
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"cannot read {path}: {exc}") from None
+    pack = packs.load(text)
+    await asyncio.to_thread(upgrade, settings)
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            return await packs.import_pack(session, pack)
+    finally:
+        await db.close()
+
+
+async def create_user(settings: Settings, username: str, full_name: str, password: str, roles: list[str]) -> dict:
+    if len(password) < 8:
+        raise Invalid("a password has at least 8 characters")
+    if set(roles) - GLOBAL_ROLES:
+        raise Invalid(f"unknown roles: {sorted(set(roles) - GLOBAL_ROLES)}")
+    await asyncio.to_thread(upgrade, settings)
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            if await session.scalar(select(User).where(User.username == username)):
+                raise DomainError(f"the account {username} exists already")
+            user = User(username=username, full_name=nfc(full_name), password_hash=hash_password(password),
+                        roles=sorted(set(roles)))
+            session.add(user)
+            await session.flush()
+            return user_dict(user)
+    finally:
+        await db.close()

@@ -1,0 +1,216 @@
+"""REST under /api: every command's route, sign-in and pairing, and the read side."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import qrcode
+import qrcode.image.svg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from server.api.errors import json_body
+from server.auth import access as access_rules
+from server.auth import sessions
+from server.auth.passwords import verify_password
+from server.commands import dispatch
+from server.commands.registry import REGISTRY, Spec
+from server.domain import permissions
+from server.domain.errors import Forbidden, Invalid, NotFound, Unauthorized
+from server.domain.text import nfc
+from server.domain.times import iso
+from server.realtime.resync import catch_up
+from server.store import views
+from server.store.tables import Unit, User
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: object
+    summary: str
+    body: type[BaseModel] | None = None
+    public: bool = False  # reachable without a session
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Pair(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=4, max_length=20)
+    device_name: str = Field(min_length=1, max_length=200)
+
+
+class PairingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: int
+
+
+def parse(model: type[BaseModel], body: dict) -> BaseModel:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid("the request is not valid", details=dispatch.validation_details(exc)) from None
+
+
+async def caller(request: web.Request) -> sessions.Caller:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else None
+    async with request.app["db"].read() as db:
+        return await sessions.resolve(db, token)
+
+
+def _path_ints(request: web.Request) -> dict:
+    out = {}
+    for name, value in request.match_info.items():
+        if not value.isdigit():
+            raise NotFound(f"{name} must be a number")
+        out[name] = int(value)
+    return out
+
+
+def command_handler(spec: Spec):
+    async def handle(request: web.Request) -> web.Response:
+        who = await caller(request)
+        body = await json_body(request, empty_ok=True)
+        overlap = set(body) & set(request.match_info)
+        if overlap:
+            raise Invalid(f"{', '.join(sorted(overlap))} belongs in the path, not the body")
+        answer = await dispatch.execute(
+            request.app, who, spec.name, request.headers.get("Idempotency-Key"), {**body, **_path_ints(request)}
+        )
+        return web.json_response(answer)
+
+    return handle
+
+
+async def generic_command(request: web.Request) -> web.Response:
+    who = await caller(request)
+    body = await json_body(request)
+    answer = await dispatch.execute(
+        request.app, who, request.match_info["name"], request.headers.get("Idempotency-Key"), body
+    )
+    return web.json_response(answer)
+
+
+async def login(request: web.Request) -> web.Response:
+    data = parse(Login, await json_body(request))
+    settings = request.app["settings"]
+    async with request.app["db"].read() as db:
+        user = await db.scalar(select(User).where(User.username == nfc(data.username).lower()))
+    # Verified outside any transaction: argon2 is slow on purpose and must not hold
+    # SQLite's single writer while it works.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, data.password)
+    if not ok or user is None or not user.active:
+        raise Unauthorized("wrong username or password")
+    async with request.app["db"].write() as db:
+        return web.json_response(await sessions.open_session(db, user, settings.session_hours))
+
+
+async def pair(request: web.Request) -> web.Response:
+    data = parse(Pair, await json_body(request))
+    settings = request.app["settings"]
+    async with request.app["db"].write() as db:
+        user, device = await sessions.redeem_pairing_code(db, data.code, nfc(data.device_name))
+        answer = await sessions.open_session(db, user, settings.session_hours, device_id=device.id)
+    answer["device"] = {"id": device.id, "name": device.name}
+    return web.json_response(answer)
+
+
+async def logout(request: web.Request) -> web.Response:
+    who = await caller(request)
+    async with request.app["db"].write() as db:
+        await sessions.revoke(db, who.session_id)
+    return web.json_response({"ok": True})
+
+
+async def me(request: web.Request) -> web.Response:
+    who = await caller(request)
+    async with request.app["db"].read() as db:
+        return web.json_response({"user": sessions.user_dict(await db.get(User, who.user_id))})
+
+
+async def pairing_code(request: web.Request) -> web.Response:
+    who = await caller(request)
+    if not permissions.allowed("device.pairing_code", who.roles):
+        raise Forbidden("your role may not pair devices")
+    data = parse(PairingRequest, await json_body(request))
+    settings = request.app["settings"]
+    async with request.app["db"].write() as db:
+        if await db.get(User, data.user_id) is None:
+            raise NotFound(f"account {data.user_id} does not exist")
+        code, expires = await sessions.new_pairing_code(db, data.user_id, who.user_id, settings.pairing_minutes)
+    svg = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+    return web.json_response({"code": code, "expires_at": iso(expires), "qr_svg": svg})
+
+
+async def users(request: web.Request) -> web.Response:
+    who = await caller(request)
+    if not who.roles & {permissions.Role.ADMIN, permissions.Role.SECRETARIAT}:
+        raise Forbidden("only the secretariat lists accounts")
+    async with request.app["db"].read() as db:
+        rows = (await db.scalars(select(User).order_by(User.username))).all()
+    return web.json_response({"users": [sessions.user_dict(u) for u in rows]})
+
+
+async def units(request: web.Request) -> web.Response:
+    await caller(request)
+    async with request.app["db"].read() as db:
+        rows = (await db.scalars(select(Unit).order_by(Unit.id))).all()
+    return web.json_response({"units": [views.unit_dict(u) for u in rows]})
+
+
+async def meetings(request: web.Request) -> web.Response:
+    who = await caller(request)
+    async with request.app["db"].read() as db:
+        rows = await access_rules.visible_meetings(db, who)
+    return web.json_response({"meetings": [views.meeting_dict(m) for m in rows]})
+
+
+async def meeting(request: web.Request) -> web.Response:
+    who = await caller(request)
+    async with request.app["db"].read() as db:
+        access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])
+        return web.json_response(await views.snapshot(db, access.meeting, access.me))
+
+
+async def meeting_events(request: web.Request) -> web.Response:
+    who = await caller(request)
+    since = request.query.get("since")
+    if since is not None and not since.isdigit():
+        raise Invalid("since must be a whole number")
+    async with request.app["db"].read() as db:
+        access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])
+        answer = await catch_up(
+            db, who, access, int(since) if since is not None else None, request.app["settings"].resync_window
+        )
+    return web.json_response(answer)
+
+
+def routes() -> list[Route]:
+    fixed = [
+        Route("POST", "/api/auth/login", login, "Sign in with a username and password", Login, public=True),
+        Route("POST", "/api/auth/pair", pair, "Pair a device with a one-time code", Pair, public=True),
+        Route("POST", "/api/auth/logout", logout, "End the calling session"),
+        Route("GET", "/api/auth/me", me, "The signed-in account"),
+        Route("POST", "/api/devices/pairing", pairing_code, "Make a one-time pairing code (and its QR code)",
+              PairingRequest),
+        Route("GET", "/api/users", users, "Accounts (secretariat)"),
+        Route("GET", "/api/units", units, "The organisation tree, flat"),
+        Route("GET", "/api/meetings", meetings, "Meetings the caller may see"),
+        Route("GET", "/api/meetings/{meeting_id}", meeting, "A meeting's snapshot"),
+        Route("GET", "/api/meetings/{meeting_id}/events", meeting_events, "Events after `since`, or a snapshot"),
+        Route("POST", "/api/commands/{name}", generic_command, "Run any command by its wire name"),
+    ]
+    for spec in REGISTRY.values():
+        if spec.route:
+            method, path = spec.route
+            fixed.append(Route(method, path, command_handler(spec), spec.summary, spec.schema))
+    return fixed

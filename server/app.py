@@ -1,0 +1,117 @@
+"""The aiohttp application: REST, socket.io, the web pages, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+import server.commands  # noqa: F401  (registers every command)
+from server.api import openapi, rest
+from server.api.errors import errors_as_json
+from server.config import Settings
+from server.realtime import sockets
+from server.realtime.fanout import Fanout
+from server.store.db import Database
+
+log = logging.getLogger("phonghop")
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
+PAGES = {"/": "tablet.html", "/console": "console.html", "/projector": "projector.html",
+         "/bridge": "bridge.html", "/ops": "ops.html"}
+
+
+def _page(name: str):
+    async def handle(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_ROOT / name, headers={"Cache-Control": "no-cache"})
+
+    return handle
+
+
+async def static_file(request: web.Request) -> web.FileResponse:
+    """Our own scripts and styles; node_modules is served separately under /vendor."""
+    relative = request.match_info["path"]
+    target = (WEB_ROOT / relative).resolve()
+    if (
+        not target.is_relative_to(WEB_ROOT)
+        or "node_modules" in target.relative_to(WEB_ROOT).parts
+        or not target.is_file()
+    ):
+        raise web.HTTPNotFound()
+    return web.FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    checks = {}
+    try:
+        async with request.app["db"].read() as db:
+            await db.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # health reports, it does not raise
+        checks["database"] = f"failing: {type(exc).__name__}"
+    if request.app["settings"].redis_url:
+        try:
+            await request.app["sio"].manager.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"failing: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ok" if ok else "degraded", **checks}, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[errors_as_json])
+    app["settings"] = settings
+    app["db"] = Database(settings)
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=list(settings.allowed_origins) or None,  # None: same origin only
+        max_http_buffer_size=settings.max_body_bytes,
+        ping_interval=10,
+        ping_timeout=10,
+    )
+    sio.attach(app)
+    app["sio"] = sio
+    app["fanout"] = Fanout(sio)
+    sockets.register(sio, app)
+
+    table = rest.routes()
+    for route in table:
+        app.router.add_route(route.method, route.path, route.handler)
+    extra = {
+        "/healthz": {"get": {"summary": "Health of the server and what it depends on",
+                             "responses": {"200": {"description": "healthy"}, "503": {"description": "degraded"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}},
+    }
+    extra["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}}
+    spec = openapi.document(table, extra)
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.json_response(spec)
+
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for path, name in PAGES.items():
+        app.router.add_get(path, _page(name))
+    app.router.add_get("/static/{path:.+}", static_file)
+    if (WEB_ROOT / "node_modules").is_dir():
+        app.router.add_static("/vendor/", WEB_ROOT / "node_modules", show_index=False, follow_symlinks=False)
+    else:
+        log.warning("clients/web/node_modules is missing: run `npm ci` in clients/web for the web pages")
+
+    async def close(app: web.Application) -> None:
+        await app["db"].close()
+
+    app.on_cleanup.append(close)
+    return app

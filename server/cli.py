@@ -1,0 +1,160 @@
+"""The `phonghop` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+from server import config
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    return config.from_env().with_overrides(
+        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="data folder (default: $PHONGHOP_DATA_DIR or ./data)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.store.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings)
+    if args.demo:
+        from server import demo
+
+        settings = demo.ensure(settings)
+    app = create_app(settings)
+    print(f"Phonghop on http://{settings.host}:{settings.port}/  (console: /console)", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server import demo
+    from server.store.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings)
+    demo.ensure(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from server.store.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings)
+    print(f"database at the newest schema: {settings.db_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_meetings(args: argparse.Namespace) -> int:
+    from server import admin
+
+    settings = _settings(args)
+    rows = asyncio.run(admin.list_meetings(settings))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for m in rows:
+            print(f"{m['id']:>4}  {m['status']:<11} {m['starts_at'] or '-':<21} {m['title']}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from server import admin
+
+    settings = _settings(args)
+    summary = asyncio.run(admin.import_file(settings, Path(args.file)))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from server import admin
+
+    settings = _settings(args)
+    password = args.password or getpass.getpass("password: ")
+    user = asyncio.run(admin.create_user(settings, args.username, args.full_name, password, args.role or []))
+    print(json.dumps(user, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="phonghop", description="Paperless meetings and conference coordination")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the server")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    _data_dir_arg(p)
+    p.add_argument("--demo", action="store_true", help="seed the demo units, accounts and meetings first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="seed the demo without serving")
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("migrate", help="bring the database to the newest schema")
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("meetings", help="list the meetings")
+    _data_dir_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_meetings)
+
+    p = sub.add_parser("import-agenda", help="import a meeting pack (YAML)")
+    p.add_argument("file")
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("create-user", help="create an account")
+    p.add_argument("username")
+    p.add_argument("--full-name", required=True)
+    p.add_argument("--password", help="read from the terminal when absent")
+    p.add_argument("--role", action="append", choices=["admin", "secretariat"])
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_create_user)
+
+    try:
+        from agendas.rendering.cli import register as register_render
+    except ImportError:  # the rendering pipeline is optional in a partial checkout
+        register_render = None
+    if register_render:
+        register_render(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise
+    args = build_parser().parse_args(argv)
+    from server.domain.errors import DomainError
+
+    try:
+        return args.func(args) or 0
+    except DomainError as exc:
+        print(f"phonghop: {exc.code}: {exc.message}", file=sys.stderr)
+        if exc.details:
+            for d in exc.details if isinstance(exc.details, list) else [exc.details]:
+                print(f"  {d}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""attendance.*: check-in (điểm danh) by the delegate or by the secretariat."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from server.commands.registry import Context, MeetingPayload, command
+from server.domain import meeting as lifecycle
+from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from server.store.tables import Attendance, Participant, utcnow
+from server.store.views import attendance_dict, quorum
+
+
+class AttendanceSet(MeetingPayload):
+    participant_id: int
+    status: Literal["present", "absent", "excused"]
+    reason: str = Field(default="", max_length=1000)
+
+
+async def _record(ctx: Context, participant: Participant, status: str, reason: str) -> dict:
+    if not lifecycle.attendance_open(ctx.meeting.status):
+        raise DomainError(f"attendance is not taken while the meeting is {ctx.meeting.status}")
+    row = await ctx.db.get(Attendance, participant.id)
+    if row is None:
+        row = Attendance(participant_id=participant.id, meeting_id=ctx.meeting.id, status=status)
+        ctx.db.add(row)
+    row.status, row.reason, row.at, row.by_user_id = status, reason, utcnow(), ctx.caller.user_id
+    await ctx.db.flush()
+    answer = {"attendance": attendance_dict(row), "quorum": await quorum(ctx.db, ctx.meeting)}
+    ctx.emit("attendance.updated", answer)
+    return answer
+
+
+@command("attendance.check_in", MeetingPayload, "Check yourself in", ("POST", "/api/meetings/{meeting_id}/check-in"))
+async def check_in(ctx: Context, data: MeetingPayload) -> dict:
+    if ctx.me is None:
+        raise Forbidden("only a participant of this meeting can check in")
+    return await _record(ctx, ctx.me, "present", "")
+
+
+@command("attendance.set", AttendanceSet, "Record a participant as present, absent or excused",
+         ("POST", "/api/meetings/{meeting_id}/attendance"))
+async def set_status(ctx: Context, data: AttendanceSet) -> dict:
+    p = await ctx.db.get(Participant, data.participant_id)
+    if p is None or p.meeting_id != ctx.meeting.id:
+        raise NotFound(f"participant {data.participant_id} is not in this meeting")
+    if data.status == "excused" and not data.reason:
+        raise Invalid("an excused absence needs its reason")
+    return await _record(ctx, p, data.status, data.reason)

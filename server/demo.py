@@ -1,0 +1,116 @@
+"""The demo: the sample province's units and accounts, a past meeting with its record,
+and an upcoming one, built through the same commands the console sends.
+
+Seeding is idempotent: a second `serve --demo` only resets the demo password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from server.admin import caller_for, offline_app
+from server.auth.passwords import hash_password
+from server.commands.dispatch import execute
+from server.config import Settings
+from server.domain.times import LOCAL
+from server.store.db import Database
+from server.store.tables import Meeting, Participant, User
+from server.store.views import agenda_items, agenda_list
+
+SAMPLE = Path(__file__).resolve().parent.parent / "agendas" / "examples" / "hoi-nghi-bch-tinh.yaml"
+UPCOMING = "DEMO-SAP-TOI"
+PAST = "DEMO-DA-HOP"
+# Who stayed away from the past meeting, and why (their attendance is part of its record).
+ABSENT = {3: "Đi công tác Trung ương", 7: "Nghỉ ốm có giấy của bệnh viện"}
+
+
+def ensure(settings: Settings) -> Settings:
+    """Seed once; every start sets the demo accounts' password and prints it."""
+    password = settings.demo_password or secrets.token_urlsafe(9)
+    asyncio.run(_seed(settings, password))
+    print("Demo accounts: admin, thuky (secretary), chutri (chair), daibieu01 … daibieu40", flush=True)
+    if settings.demo_password:
+        print("Password: the value of PHONGHOP_DEMO_PASSWORD", flush=True)
+    else:
+        print(f"Password (generated; set PHONGHOP_DEMO_PASSWORD to choose one): {password}", flush=True)
+    return settings.with_overrides(demo_password=password)
+
+
+def _at(day: datetime, hour: int) -> datetime:
+    return datetime.combine(day.date(), time(hour), tzinfo=LOCAL)
+
+
+def _variant(pack, code: str, day: datetime):
+    """The sample meeting moved to `day`, under its own code, so it can be imported twice."""
+    title = pack.meeting.title + (" (đã họp)" if code == PAST else "")
+    meeting = pack.meeting.model_copy(
+        update={"code": code, "title": title, "starts_at": _at(day, 8), "ends_at": _at(day, 17)}
+    )
+    return pack.model_copy(update={"meeting": meeting})
+
+
+async def _seed(settings: Settings, password: str) -> None:
+    from agendas import packs
+
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            seeded = await session.scalar(select(Meeting.id).where(Meeting.code == UPCOMING))
+        if not seeded:
+            sample = SAMPLE.read_text(encoding="utf-8")
+            today = datetime.now(LOCAL)
+            past_day, next_day = today - timedelta(days=30), today + timedelta(days=7)
+            async with db.write() as session:
+                past = await packs.import_pack(session, _variant(packs.load(sample), PAST, past_day))
+                upcoming = await packs.import_pack(session, _variant(packs.load(sample), UPCOMING, next_day))
+            await _run_past_meeting(db, settings, past["meeting_id"])
+            await _publish(db, settings, upcoming["meeting_id"])
+        digest = await asyncio.to_thread(hash_password, password)
+        async with db.write() as session:
+            await session.execute(update(User).values(password_hash=digest))
+    finally:
+        await db.close()
+
+
+async def _secretary(db: Database) -> User:
+    async with db.read() as session:
+        return await session.scalar(select(User).where(User.username == "thuky"))
+
+
+async def _publish(db: Database, settings: Settings, meeting_id: int) -> None:
+    app = offline_app(db, settings)
+    await execute(app, caller_for(await _secretary(db)), "meeting.publish", None, {"meeting_id": meeting_id})
+
+
+async def _run_past_meeting(db: Database, settings: Settings, meeting_id: int) -> None:
+    """Publish, take attendance, walk the agenda and close: the record a real session leaves."""
+    app = offline_app(db, settings)
+    who = caller_for(await _secretary(db))
+
+    async def run(name: str, **data) -> dict:
+        return (await execute(app, who, name, None, {"meeting_id": meeting_id, **data}))["result"]
+
+    await run("meeting.publish")
+    async with db.read() as session:
+        people = (
+            await session.scalars(select(Participant).where(Participant.meeting_id == meeting_id).order_by(Participant.id))
+        ).all()
+    for n, person in enumerate(people):
+        if n in ABSENT:
+            await run("attendance.set", participant_id=person.id, status="excused", reason=ABSENT[n])
+        else:
+            await run("attendance.set", participant_id=person.id, status="present")
+    await run("meeting.start")
+    async with db.read() as session:
+        agenda = agenda_list(await agenda_items(session, meeting_id))
+    for item in agenda:
+        if item["parent_id"] is None:
+            await run("agenda.set_current", item_id=item["id"])
+    await run("meeting.adjourn")
+    await run("meeting.close")
+

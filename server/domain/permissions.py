@@ -1,0 +1,65 @@
+"""Who may run which command: the permission matrix, in one table.
+
+A caller's roles are the union of their global roles (admin, secretariat) and their
+role in the meeting the command is about. Every command is listed here; a command
+missing from the table is refused for everyone (see `allowed`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    # global
+    ADMIN = "admin"
+    SECRETARIAT = "secretariat"
+    # per meeting
+    CHAIR = "chair"
+    SECRETARY = "secretary"
+    DELEGATE = "delegate"
+    GUEST = "guest"
+    OBSERVER = "observer"
+    OPERATOR = "operator"  # bridge-point operator
+
+
+GLOBAL_ROLES = frozenset({Role.ADMIN, Role.SECRETARIAT})
+MEETING_ROLES = frozenset(set(Role) - GLOBAL_ROLES)
+PARTICIPANT = frozenset(MEETING_ROLES)
+STAFF = frozenset({Role.ADMIN, Role.SECRETARIAT, Role.SECRETARY})
+# Those who may see the secretariat's audience of the event log.
+SECRETARIAT_AUDIENCE = STAFF | {Role.CHAIR}
+
+MATRIX: dict[str, frozenset[Role]] = {
+    "unit.create": frozenset({Role.ADMIN}),
+    "unit.update": frozenset({Role.ADMIN}),
+    "user.create": frozenset({Role.ADMIN}),
+    "device.pairing_code": frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    "meeting.create": frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    "meeting.import": frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    "meeting.update": STAFF,
+    "meeting.publish": STAFF,
+    "meeting.start": STAFF | {Role.CHAIR},
+    "meeting.adjourn": STAFF | {Role.CHAIR},
+    "meeting.resume": STAFF | {Role.CHAIR},
+    "meeting.close": STAFF | {Role.CHAIR},
+    "agenda.add": STAFF,
+    "agenda.update": STAFF,
+    "agenda.move": STAFF,
+    "agenda.remove": STAFF,
+    "agenda.set_current": STAFF | {Role.CHAIR},
+    "participant.add": STAFF,
+    "participant.update": STAFF,
+    "participant.remove": STAFF,
+    "attendance.check_in": PARTICIPANT,
+    "attendance.set": STAFF,
+}
+
+# Reading a meeting: any participant once published; drafts only its staff.
+READ_MEETING = STAFF | PARTICIPANT
+READ_DRAFT = STAFF | {Role.CHAIR}
+
+
+def allowed(command: str, roles: set[str] | frozenset[str]) -> bool:
+    permitted = MATRIX.get(command)
+    return bool(permitted) and any(r in permitted for r in roles)

@@ -1,0 +1,194 @@
+"""The database tables. Alembic migrations under `store/migrations/` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as UTC; always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times are stored in UTC and must carry a zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Unit(Base):
+    """A node of the organisation tree; the level's name is data ("Tỉnh", "Xã")."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    roles: Mapped[list] = mapped_column(JSON, default=list)  # global roles: admin, secretariat
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Device(Base):
+    """A tablet or bridge-point machine bound to an account by a pairing code."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    paired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PairingCode(Base):
+    __tablename__ = "pairing_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Session(Base):
+    """An opaque bearer token, stored as its SHA-256 only."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    place: Mapped[str] = mapped_column(String(300), default="")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    quorum: Mapped[str] = mapped_column(String(20), default="2/3")
+    current_item_id: Mapped[int | None] = mapped_column(Integer)
+    # The last sequence number of this meeting's event log; bumped in the same
+    # transaction that appends, and its row lock serialises writers on PostgreSQL.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    presenter: Mapped[str] = mapped_column(String(300), default="")
+    planned_minutes: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    full_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300), default="")  # chức vụ
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    voting: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Event(Base):
+    """The meeting's event log: gap-free `seq` per meeting; `prev` chains one audience."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_audience", "meeting_id", "audience", "seq"),)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prev: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(60))
+    data: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommandResult(Base):
+    """The first result of each idempotency key, so that a retry changes nothing."""
+
+    __tablename__ = "command_results"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(60))
+    result: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

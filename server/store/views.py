@@ -1,0 +1,115 @@
+"""Rows as the wire shows them (docs/protocol.md), and the meeting snapshot."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.domain import agenda as agenda_rules
+from server.domain import quorum as quorum_rules
+from server.domain.text import name_key
+from server.domain.times import iso
+from server.store.tables import AgendaItem, Attendance, Meeting, Participant, Unit
+
+
+def meeting_dict(m: Meeting) -> dict:
+    return {
+        "id": m.id,
+        "code": m.code,
+        "title": m.title,
+        "unit_id": m.unit_id,
+        "place": m.place,
+        "starts_at": iso(m.starts_at),
+        "ends_at": iso(m.ends_at),
+        "status": m.status,
+        "quorum": m.quorum,
+        "current_item_id": m.current_item_id,
+    }
+
+
+def participant_dict(p: Participant) -> dict:
+    return {
+        "id": p.id,
+        "user_id": p.user_id,
+        "full_name": p.full_name,
+        "title": p.title,
+        "unit_id": p.unit_id,
+        "role": p.role,
+        "voting": p.voting,
+    }
+
+
+def attendance_dict(a: Attendance) -> dict:
+    return {"participant_id": a.participant_id, "status": a.status, "reason": a.reason, "at": iso(a.at)}
+
+
+def unit_dict(u: Unit) -> dict:
+    return {
+        "id": u.id,
+        "code": u.code,
+        "name": u.name,
+        "level": u.level,
+        "parent_id": u.parent_id,
+        "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+        "valid_to": u.valid_to.isoformat() if u.valid_to else None,
+    }
+
+
+async def agenda_items(db: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    return list((await db.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id))).all())
+
+
+def slots(items: list[AgendaItem]) -> list[agenda_rules.Slot]:
+    return [agenda_rules.Slot(i.id, i.parent_id, i.position) for i in items]
+
+
+def agenda_list(items: list[AgendaItem]) -> list[dict]:
+    by_id = {i.id: i for i in items}
+    out = []
+    for slot, number in agenda_rules.display_order(slots(items)):
+        i = by_id[slot.id]
+        out.append(
+            {
+                "id": i.id,
+                "parent_id": i.parent_id,
+                "position": i.position,
+                "number": number,
+                "title": i.title,
+                "presenter": i.presenter,
+                "planned_minutes": i.planned_minutes,
+                "unit_id": i.unit_id,
+            }
+        )
+    return out
+
+
+async def quorum(db: AsyncSession, meeting: Meeting) -> dict:
+    members = await db.scalar(
+        select(func.count()).select_from(Participant).where(Participant.meeting_id == meeting.id, Participant.voting)
+    )
+    present = await db.scalar(
+        select(func.count())
+        .select_from(Participant)
+        .join(Attendance, Attendance.participant_id == Participant.id)
+        .where(Participant.meeting_id == meeting.id, Participant.voting, Attendance.status == "present")
+    )
+    return quorum_rules.compute(members or 0, present or 0, quorum_rules.parse_fraction(meeting.quorum)).as_dict()
+
+
+async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:
+    rows = (await db.scalars(select(Participant).where(Participant.meeting_id == meeting_id))).all()
+    return sorted(rows, key=lambda p: name_key(p.full_name))
+
+
+async def snapshot(db: AsyncSession, meeting: Meeting, me: Participant | None) -> dict:
+    people = await participants(db, meeting.id)
+    attendance = (await db.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id))).all()
+    return {
+        "meeting": meeting_dict(meeting),
+        "agenda": agenda_list(await agenda_items(db, meeting.id)),
+        "participants": [participant_dict(p) for p in people],
+        "attendance": {str(a.participant_id): attendance_dict(a) for a in attendance},
+        "quorum": await quorum(db, meeting),
+        "me": {"participant_id": me.id if me else None, "role": me.role if me else None},
+        "head": meeting.last_seq,
+    }
