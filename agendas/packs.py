@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain import orgtree
 from server.domain.agenda import MAX_DEPTH
 from server.domain.errors import DomainError, Invalid, NotFound
-from server.domain.permissions import GLOBAL_ROLES, MEETING_ROLES, Role
+from server.domain.permissions import GLOBAL_ROLES, MEETING_ROLES, VOTES_BY_DEFAULT
 from server.domain.quorum import parse_fraction
 from server.domain.text import name_key, nfc, text_key
 from server.domain.times import aware, local
@@ -63,7 +63,6 @@ MAX_NESTING = 40  # YAML collections inside each other; a real pack needs about 
 USERNAME = r"^[a-z0-9._-]+$"  # as server.commands.units.UserCreate
 # Members vote by default; guests, observers and operators attend without a vote
 # (as server.commands.participants).
-VOTES_BY_DEFAULT = frozenset({Role.CHAIR, Role.SECRETARY, Role.DELEGATE})
 
 
 # --- the format ------------------------------------------------------------------
@@ -203,6 +202,31 @@ class Pack(_Spec):
 
         yield from walk(self.meeting.agenda, "meeting.agenda", 1)
 
+    def units_in_order(self) -> tuple[list[tuple[str, UnitSpec, UnitSpec | None]], list[str]]:
+        """The units with every parent in the file before its children, even one named by `parent:`
+        further down; and the paths of the `parent:` fields that go round in a circle."""
+        trees: list[list[tuple[str, UnitSpec, UnitSpec | None]]] = []
+        for entry in self.walk_units():
+            if entry[2] is None:
+                trees.append([])
+            trees[-1].append(entry)
+        in_file = {u.code for _, u, _ in self.walk_units()}
+        ordered: list[tuple[str, UnitSpec, UnitSpec | None]] = []
+        placed: set[str] = set()
+        while trees:
+            waiting = []
+            for tree in trees:
+                root = tree[0][1]
+                if root.parent is None or root.parent not in in_file or root.parent in placed:
+                    ordered += tree
+                    placed |= {u.code for _, u, _ in tree}
+                else:
+                    waiting.append(tree)
+            if len(waiting) == len(trees):
+                return ordered, [f"{tree[0][0]}.parent" for tree in waiting]
+            trees = waiting
+        return ordered, []
+
     def unit_references(self) -> list[tuple[str, str]]:
         """(path, code) of every unit named outside the tree's own nesting."""
         refs = [(f"{path}.parent", u.parent) for path, u, _ in self.walk_units() if u.parent is not None]
@@ -224,25 +248,12 @@ class _Refused(yaml.MarkedYAMLError):
     pass
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without anchors and aliases (no "billion laughs"), duplicate keys or deep nesting."""
+# libyaml when it is there: the pure-Python parser takes ten times as long on a big pack.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._nesting = 0
 
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused(None, None, "YAML anchors and aliases (&, *) are not allowed in a meeting pack",
-                           event.start_mark)
-        self._nesting += 1
-        try:
-            if self._nesting > MAX_NESTING:
-                raise _Refused(None, None, f"the document nests deeper than {MAX_NESTING} levels", event.start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._nesting -= 1
+class _Loader(_BaseLoader):
+    """The safe loader, refusing a key written twice in one mapping (the second would win silently)."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -255,6 +266,21 @@ class _Loader(yaml.SafeLoader):
                                        key_node.start_mark)
                     seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _scan(text: str) -> None:
+    """Refuse anchors and aliases (no "billion laughs") and deep nesting, before any node is built."""
+    nesting = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(None, None, "YAML anchors and aliases (&, *) are not allowed in a meeting pack",
+                           event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            nesting += 1
+            if nesting > MAX_NESTING:
+                raise _Refused(None, None, f"the document nests deeper than {MAX_NESTING} levels", event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            nesting -= 1
 
 
 def _path(loc: tuple) -> str:
@@ -288,8 +314,10 @@ def _parse(text: str | bytes) -> object:
             raise _refuse([_problem("", f"the file is not UTF-8 text (byte {exc.start})")]) from None
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _refuse([_problem("", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")])
-    loader = _Loader(text)
+    loader = None
     try:
+        _scan(text)
+        loader = _Loader(text)
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -300,11 +328,12 @@ def _parse(text: str | bytes) -> object:
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise _refuse([_problem("", f"{problem}{at}", **where)]) from None
     except yaml.YAMLError as exc:
-        raise _refuse([_problem("", f"not valid YAML: {exc}")]) from None
+        raise _refuse([_problem("", f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
     except RecursionError:
         raise _refuse([_problem("", "the document nests too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check(pack: Pack) -> list[dict]:
@@ -326,6 +355,11 @@ def _check(pack: Pack) -> list[dict]:
                                                        "`parent` is only for units at the top"))
         elif u.parent == u.code:
             problems.append(_problem(f"{path}.parent", "a unit cannot be its own parent"))
+    if not problems:
+        problems += [
+            _problem(path, "these units name each other as parents, in a circle")
+            for path in pack.units_in_order()[1]
+        ]
     names: dict[str, str] = {}
     for i, a in enumerate(pack.accounts):
         path = f"accounts[{i}].username"
@@ -445,7 +479,7 @@ async def import_pack(db: AsyncSession, pack: Pack) -> dict:
     # Units, parents first; a moved unit may not land under itself.
     units_touched = 0
     nodes: dict[int, orgtree.Node] | None = None
-    for _, spec, parent in pack.walk_units():
+    for _, spec, parent in pack.units_in_order()[0]:
         unit = stored.get(spec.code)
         if parent is not None:
             parent_id: int | None = stored[parent.code].id

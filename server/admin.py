@@ -62,6 +62,17 @@ async def import_file(settings: Settings, path: Path) -> dict:
         await db.close()
 
 
+async def export_meeting(settings: Settings, meeting_id: int) -> str:
+    from agendas import packs
+
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            return await packs.export_pack(session, meeting_id)
+    finally:
+        await db.close()
+
+
 async def create_user(settings: Settings, username: str, full_name: str, password: str, roles: list[str]) -> dict:
     if len(password) < 8:
         raise Invalid("a password has at least 8 characters")

@@ -84,6 +84,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from server import admin
+
+    text = asyncio.run(admin.export_meeting(_settings(args), args.meeting))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_create_user(args: argparse.Namespace) -> int:
     from server import admin
 
@@ -122,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     _data_dir_arg(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export-agenda", help="export a meeting as a YAML pack")
+    p.add_argument("--meeting", type=int, required=True, help="the meeting's id (see `phonghop meetings`)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("create-user", help="create an account")
     p.add_argument("username")

@@ -121,7 +121,7 @@ class LiveApp:
         assert status == 200, body
         return body["token"]
 
-    async def command(self, token: str, name: str, key: str | None = None, **data):
+    async def command(self, token: str, name: str, /, key: str | None = None, **data):
         headers = {"Idempotency-Key": key} if key else {}
         return await self.request("POST", f"/api/commands/{name}", token=token, json=data, headers=headers)
 

@@ -245,8 +245,10 @@ def test_other_versions_are_refused():
         "!!python/object/apply:os.system ['echo pwned']\n",
         "version: 1\nversion: 1\nmeeting: {}\n",
         "[" * 5000 + "]" * 5000,
+        "version: 1\nmeeting: {title: 'chuông \x07'}\n",
     ],
-    ids=["unclosed", "tab", "empty", "list", "scalar", "two documents", "python tag", "duplicate key", "deep"],
+    ids=["unclosed", "tab", "empty", "list", "scalar", "two documents", "python tag", "duplicate key", "deep",
+         "control character"],
 )
 def test_not_a_pack(text):
     err = refused(text)
@@ -380,6 +382,26 @@ def test_a_unit_named_as_its_own_parent_is_refused():
     text = MINI.replace("{code: TW, name: Trung ương, level: Trung ương}",
                         "{code: TW, name: Trung ương, level: Trung ương, parent: TW}")
     assert paths(refused(text)) == ["units[0].parent"]
+
+
+async def test_a_top_unit_may_name_a_parent_further_down(db):
+    text = MINI.replace(
+        "units:\n  - {code: TW, name: Trung ương, level: Trung ương}",
+        "units:\n  - {code: X, name: Xã Một, level: Xã, parent: BN}\n"
+        "  - {code: TW, name: Trung ương, level: Trung ương, children: [{code: BN, name: Bắc Ninh, level: Tỉnh}]}",
+    ).replace("unit: TW", "unit: X")
+    await packs.import_pack(db, packs.load(text))
+    units = {u.code: u for u in (await db.scalars(select(Unit))).all()}
+    assert units["X"].parent_id == units["BN"].id and units["BN"].parent_id == units["TW"].id
+
+
+def test_units_naming_each_other_as_parents_are_refused():
+    text = MINI.replace(
+        "units:\n  - {code: TW, name: Trung ương, level: Trung ương}",
+        "units:\n  - {code: TW, name: Trung ương, level: Trung ương}\n"
+        "  - {code: A, name: A, level: Tỉnh, parent: B}\n  - {code: B, name: B, level: Tỉnh, parent: A}",
+    )
+    assert paths(refused(text)) == ["units[1].parent", "units[2].parent"]
 
 
 # --- text and times ----------------------------------------------------------------------

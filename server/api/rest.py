@@ -18,12 +18,12 @@ from server.auth.passwords import verify_password
 from server.commands import dispatch
 from server.commands.registry import REGISTRY, Spec
 from server.domain import permissions
-from server.domain.errors import Forbidden, Invalid, NotFound, Unauthorized
+from server.domain.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from server.domain.text import nfc
 from server.domain.times import iso
 from server.realtime.resync import catch_up
 from server.store import views
-from server.store.tables import Unit, User
+from server.store.tables import Device, Unit, User
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,25 @@ async def pairing_code(request: web.Request) -> web.Response:
     return web.json_response({"code": code, "expires_at": iso(expires), "qr_svg": svg})
 
 
+async def devices(request: web.Request) -> web.Response:
+    who = await caller(request)
+    if not permissions.allowed("device.pairing_code", who.roles):
+        raise Forbidden("only the secretariat lists devices")
+    async with request.app["db"].read() as db:
+        rows = (await db.scalars(select(Device).order_by(Device.id))).all()
+    return web.json_response({"devices": [sessions.device_dict(d) for d in rows]})
+
+
+async def revoke_device(request: web.Request) -> web.Response:
+    """A lost tablet: the device and every session it holds end at once."""
+    who = await caller(request)
+    if not permissions.allowed("device.pairing_code", who.roles):
+        raise Forbidden("only the secretariat revokes devices")
+    async with request.app["db"].write() as db:
+        device = await sessions.revoke_device(db, _path_ints(request)["device_id"])
+    return web.json_response({"device": sessions.device_dict(device)})
+
+
 async def users(request: web.Request) -> web.Response:
     who = await caller(request)
     if not who.roles & {permissions.Role.ADMIN, permissions.Role.SECRETARIAT}:
@@ -194,6 +213,43 @@ async def meeting_events(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
+async def import_meeting(request: web.Request) -> web.Response:
+    """A meeting pack in YAML as the body; the meeting arrives as a draft."""
+    from agendas import packs
+
+    who = await caller(request)
+    if not permissions.allowed("meeting.import", who.roles):
+        raise Forbidden("your role may not import meetings")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > packs.MAX_BYTES:
+            raise DomainError(f"a meeting pack is at most {packs.MAX_BYTES // 2**20} MB", code="too_large", status=413)
+    # Parsing a large pack takes seconds: keep it off the event loop.
+    pack = await asyncio.to_thread(packs.load, bytes(body))
+    async with request.app["db"].write() as db:
+        summary = await packs.import_pack(db, pack)
+    await request.app["fanout"].publish([], lists_changed=True)
+    return web.json_response(summary)
+
+
+async def export_meeting(request: web.Request) -> web.Response:
+    from agendas import packs
+
+    who = await caller(request)
+    async with request.app["db"].read() as db:
+        access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])
+        if not access.roles & permissions.STAFF:
+            raise Forbidden("only the meeting's staff exports it")
+        text = await packs.export_pack(db, access.meeting.id)
+    name = access.meeting.code or f"meeting-{access.meeting.id}"
+    return web.Response(
+        text=text,
+        content_type="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'},
+    )
+
+
 def routes() -> list[Route]:
     fixed = [
         Route("POST", "/api/auth/login", login, "Sign in with a username and password", Login, public=True),
@@ -202,11 +258,15 @@ def routes() -> list[Route]:
         Route("GET", "/api/auth/me", me, "The signed-in account"),
         Route("POST", "/api/devices/pairing", pairing_code, "Make a one-time pairing code (and its QR code)",
               PairingRequest),
+        Route("GET", "/api/devices", devices, "Paired devices (secretariat)"),
+        Route("POST", "/api/devices/{device_id}/revoke", revoke_device, "Revoke a device and end its sessions"),
         Route("GET", "/api/users", users, "Accounts (secretariat)"),
         Route("GET", "/api/units", units, "The organisation tree, flat"),
         Route("GET", "/api/meetings", meetings, "Meetings the caller may see"),
         Route("GET", "/api/meetings/{meeting_id}", meeting, "A meeting's snapshot"),
         Route("GET", "/api/meetings/{meeting_id}/events", meeting_events, "Events after `since`, or a snapshot"),
+        Route("POST", "/api/meetings/import", import_meeting, "Import a meeting pack (YAML body)"),
+        Route("GET", "/api/meetings/{meeting_id}/export", export_meeting, "Export a meeting as a YAML pack"),
         Route("POST", "/api/commands/{name}", generic_command, "Run any command by its wire name"),
     ]
     for spec in REGISTRY.values():

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.domain.errors import DomainError, Unauthorized
+from server.domain.errors import DomainError, NotFound, Unauthorized
 from server.domain.times import iso
 from server.store.tables import Device, PairingCode, Session, User, utcnow
 
@@ -82,6 +82,23 @@ async def resolve(db: AsyncSession, token: str | None) -> Caller:
 
 async def revoke(db: AsyncSession, session_id: int) -> None:
     await db.execute(update(Session).where(Session.id == session_id).values(revoked_at=utcnow()))
+
+
+async def revoke_device(db: AsyncSession, device_id: int) -> Device:
+    device = await db.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"device {device_id} does not exist")
+    now = utcnow()
+    device.revoked_at = device.revoked_at or now
+    await db.execute(
+        update(Session).where(Session.device_id == device_id, Session.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return device
+
+
+def device_dict(device: Device) -> dict:
+    return {"id": device.id, "user_id": device.user_id, "name": device.name,
+            "paired_at": iso(device.paired_at), "revoked_at": iso(device.revoked_at)}
 
 
 async def new_pairing_code(db: AsyncSession, user_id: int, created_by: int, minutes: int) -> tuple[str, datetime]:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from server.commands.registry import Context, MeetingPayload, Payload, command
 from server.domain import meeting as lifecycle
-from server.domain.errors import DomainError, NotFound
+from server.domain.errors import DomainError, Invalid, NotFound
 from server.domain.quorum import parse_fraction
 from server.domain.times import aware
 from server.store.tables import AgendaItem, Meeting, Participant, Unit
@@ -46,7 +46,7 @@ class MeetingUpdate(MeetingPayload):
 
 def _check_times(starts: datetime | None, ends: datetime | None) -> None:
     if starts and ends and ends <= starts:
-        raise DomainError("a meeting must end after it starts", code="invalid")
+        raise Invalid("a meeting must end after it starts")
 
 
 @command("meeting.create", MeetingCreate, "Create a meeting (a draft)", ("POST", "/api/meetings"))

@@ -7,7 +7,7 @@ from pydantic import Field
 from server.commands.registry import Context, MeetingPayload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Invalid, NotFound
-from server.domain.permissions import MEETING_ROLES, Role
+from server.domain.permissions import MEETING_ROLES, VOTES_BY_DEFAULT
 from server.store.tables import Attendance, Participant, Unit, User
 from server.store.views import participant_dict, quorum
 
@@ -51,10 +51,6 @@ async def _participant(ctx: Context, participant_id: int) -> Participant:
     return p
 
 
-# Members vote by default; guests, observers and operators attend without a vote.
-_VOTES_BY_DEFAULT = {Role.CHAIR, Role.SECRETARY, Role.DELEGATE}
-
-
 @command("participant.add", ParticipantAdd, "Invite a participant",
          ("POST", "/api/meetings/{meeting_id}/participants"))
 async def add(ctx: Context, data: ParticipantAdd) -> dict:
@@ -73,7 +69,7 @@ async def add(ctx: Context, data: ParticipantAdd) -> dict:
         raise NotFound(f"unit {unit_id} does not exist")
     p = Participant(
         meeting_id=ctx.meeting.id, user_id=data.user_id, full_name=full_name, title=data.title, unit_id=unit_id,
-        role=data.role, voting=data.voting if data.voting is not None else data.role in _VOTES_BY_DEFAULT,
+        role=data.role, voting=data.voting if data.voting is not None else data.role in VOTES_BY_DEFAULT,
     )
     ctx.db.add(p)
     await ctx.db.flush()  # a second invitation of the same account fails here, cleanly

@@ -27,7 +27,11 @@ class Payload(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _nfc(cls, value):
-        return nfc(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return nfc(value)
+        if isinstance(value, list):
+            return [nfc(v) if isinstance(v, str) else v for v in value]
+        return value
 
 
 class MeetingPayload(Payload):

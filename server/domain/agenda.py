@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain.errors import DomainError, NotFound
+from server.domain.errors import DomainError, Invalid, NotFound
 
 MAX_DEPTH = 3  # nội dung, mục, tiểu mục: deeper nesting is a sign of a document, not an agenda
 
@@ -85,7 +85,7 @@ def place(items: list[Slot], item_id: int, parent_id: int | None, position: int 
     if position is None or position > len(siblings):
         position = len(siblings)
     if position < 0:
-        raise DomainError("a position cannot be negative", code="invalid")
+        raise Invalid("a position cannot be negative")
     new_order = [s.id for s in siblings]
     new_order.insert(position, item_id)
 

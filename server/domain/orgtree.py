@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, Invalid
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def is_valid_on(node: Node, day: date) -> bool:
 
 def check_dates(valid_from: date | None, valid_to: date | None) -> None:
     if valid_from and valid_to and valid_to < valid_from:
-        raise DomainError("a unit cannot end before it begins", code="invalid")
+        raise Invalid("a unit cannot end before it begins")
 
 
 def ancestors(nodes: dict[int, Node], node_id: int) -> list[int]:

@@ -23,6 +23,8 @@ class Role(StrEnum):
     OPERATOR = "operator"  # bridge-point operator
 
 
+# Members vote by default; guests, observers and bridge-point operators attend without a vote.
+VOTES_BY_DEFAULT = frozenset({Role.CHAIR, Role.SECRETARY, Role.DELEGATE})
 GLOBAL_ROLES = frozenset({Role.ADMIN, Role.SECRETARIAT})
 MEETING_ROLES = frozenset(set(Role) - GLOBAL_ROLES)
 PARTICIPANT = frozenset(MEETING_ROLES)

@@ -55,18 +55,18 @@ def _word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def name_key(full_name: str) -> tuple:
     """Sort key for a Vietnamese full name: given name first, then middle and family names.
 
-    'Nguyễn Văn An' sorts under 'An'. Within the same letters, the tone decides
+    'Nguyễn Văn An' sorts under 'An'. Within a word of the same letters the tone decides
     (ngang < huyền < hỏi < ngã < sắc < nặng), as in Vietnamese dictionaries.
     """
     words = nfc(full_name).split()
     if not words:
-        return ((), ())
-    ordered = [words[-1], *words[:-1]]
-    keys = [_word_key(w) for w in ordered]
-    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+        return ()
+    # Tên, then tên đệm, then họ: "Nguyễn Văn An" -> An, Văn, Nguyễn.
+    ordered = [words[-1], *words[1:-1], *words[:1]] if len(words) > 1 else words
+    # Word by word, each whole (letters, then tones): all the "Dung" before any "Dũng".
+    return tuple(_word_key(w) for w in ordered)
 
 
 def text_key(text: str) -> tuple:
     """Vietnamese collation of a plain string (unit names, titles), word by word."""
-    keys = [_word_key(w) for w in nfc(text).split()]
-    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+    return tuple(_word_key(w) for w in nfc(text).split())

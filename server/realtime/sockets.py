@@ -7,6 +7,7 @@ message, so a revoked or expired token stops working at once, not at reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import socketio
@@ -49,7 +50,8 @@ def register(sio: socketio.AsyncServer, app) -> None:
                 return {"ok": True, **await handler(sid, data)}
             except DomainError as exc:
                 if exc.code == "unauthorized":
-                    await sio.disconnect(sid)
+                    # The session ended: answer first, then close the connection.
+                    sio.start_background_task(_disconnect_soon, sid)
                 return {"ok": False, "error": exc.as_dict()}
             except Exception:
                 log.exception("socket.io handler %s failed", handler.__name__)
@@ -57,6 +59,10 @@ def register(sio: socketio.AsyncServer, app) -> None:
 
         wrapped.__name__ = handler.__name__
         return wrapped
+
+    async def _disconnect_soon(sid: str) -> None:
+        await asyncio.sleep(0.5)
+        await sio.disconnect(sid)
 
     @sio.event
     async def connect(sid, environ, auth=None):

@@ -98,7 +98,7 @@ async def quorum(db: AsyncSession, meeting: Meeting) -> dict:
 
 async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:
     rows = (await db.scalars(select(Participant).where(Participant.meeting_id == meeting_id))).all()
-    return sorted(rows, key=lambda p: name_key(p.full_name))
+    return sorted(rows, key=lambda p: (name_key(p.full_name), p.id))
 
 
 async def snapshot(db: AsyncSession, meeting: Meeting, me: Participant | None) -> dict:

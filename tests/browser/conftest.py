@@ -173,7 +173,10 @@ def tcp_proxy():
 @pytest.fixture(scope="module")
 def browser():
     require(Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None, f"no Chromium at {CHROMIUM}")
-    require((WEB / "node_modules" / "preact").is_dir(), "clients/web/node_modules is missing: run `npm ci` in clients/web")
+    require(
+        (WEB / "node_modules" / "preact").is_dir(),
+        "clients/web/node_modules is missing: run `npm ci` in clients/web",
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -44,7 +44,10 @@ def assert_not_reloaded(page: Page) -> None:
 def tablet_agenda(page: Page) -> list[tuple[str, str]]:
     items = page.get_by_test_id("agenda-item")
     return [
-        (item.get_by_test_id("agenda-number").inner_text().strip(), item.get_by_test_id("agenda-title").inner_text().strip())
+        (
+            item.get_by_test_id("agenda-number").inner_text().strip(),
+            item.get_by_test_id("agenda-title").inner_text().strip(),
+        )
         for item in items.all()
     ]
 
@@ -106,14 +109,18 @@ def test_tablet_catches_up_after_the_network_returns(live_server, tcp_proxy, new
     added.get_by_test_id("agenda-add-sub").click()
     console.get_by_test_id("agenda-sub-title").fill("Mục con của nội dung bổ sung")
     console.get_by_test_id("agenda-sub-submit").click()
-    expect(console.get_by_test_id("agenda-row").filter(has_text="Mục con của nội dung bổ sung")).to_have_count(1)
+    expect(
+        console.get_by_test_id("agenda-row").filter(has_text="Mục con của nội dung bổ sung")
+    ).to_have_count(1)
 
     first = console.get_by_test_id("agenda-row").first
     old_title = first.get_by_test_id("agenda-title").inner_text().strip()
     first.get_by_test_id("agenda-rename").click()
     console.get_by_test_id("agenda-rename-input").fill(old_title + " (đã sửa)")
     console.get_by_test_id("agenda-rename-save").click()
-    expect(console.get_by_test_id("agenda-row").first.get_by_test_id("agenda-title")).to_have_text(old_title + " (đã sửa)")
+    expect(console.get_by_test_id("agenda-row").first.get_by_test_id("agenda-title")).to_have_text(
+        old_title + " (đã sửa)"
+    )
 
     rows = console.get_by_test_id("participant-row")
     rows.nth(0).get_by_test_id("mark-present").click()
@@ -126,7 +133,9 @@ def test_tablet_catches_up_after_the_network_returns(live_server, tcp_proxy, new
     expect(rows.nth(2).get_by_test_id("participant-status")).to_have_attribute("data-status", "excused")
 
     # Still offline: the tablet shows the old state.
-    expect(tablet.get_by_test_id("agenda-item").filter(has_text="Nội dung bổ sung khi mất mạng")).to_have_count(0)
+    expect(
+        tablet.get_by_test_id("agenda-item").filter(has_text="Nội dung bổ sung khi mất mạng")
+    ).to_have_count(0)
 
     proxy.restore()
     expect(tablet.get_by_test_id("conn-status")).to_have_attribute("data-state", "online", timeout=20_000)
@@ -135,7 +144,9 @@ def test_tablet_catches_up_after_the_network_returns(live_server, tcp_proxy, new
     truth = rest.call("GET", f"/api/meetings/{meeting_id}", token=token)
     expected = [(i["number"], i["title"]) for i in truth["agenda"]]
     expect(tablet.get_by_test_id("agenda-item")).to_have_count(len(expected))
-    expect(tablet.get_by_test_id("agenda-item").filter(has_text="Mục con của nội dung bổ sung")).to_have_count(1)
+    expect(
+        tablet.get_by_test_id("agenda-item").filter(has_text="Mục con của nội dung bổ sung")
+    ).to_have_count(1)
     assert tablet_agenda(tablet) == expected
     statuses = [a["status"] for a in truth["attendance"].values()]
     members = len(truth["participants"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.comments import (
@@ -123,6 +123,7 @@ triage_steps = st.lists(
 )
 
 
+@settings(deadline=None)
 @given(triage_steps, st.booleans())
 def test_triage_can_change_until_close_then_never(steps, close_after):
     c = submit_comment(ROUND, comment(1), T0)
@@ -199,6 +200,7 @@ def test_summary_counts_decisions():
     assert groups["u1"].decisions == {"accepted": 1, "noted": 1}
 
 
+@settings(deadline=None)
 @given(st.permutations(_sample()))
 def test_grouping_is_stable_whatever_the_input_order(perm):
     for by in GroupBy:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from server.domain.polls import (
@@ -76,6 +76,7 @@ def cast_motion(poll: Poll, yes: int, no: int, abstain: int) -> list[Ballot]:
 # --- majorities ---------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(bases, thresholds, st.booleans(), st.integers(0, 500), st.integers(1, 500))
 def test_required_is_the_least_count_that_meets(base, t, strict, count, n):
     assume(not (strict and t == 1))
@@ -85,6 +86,7 @@ def test_required_is_the_least_count_that_meets(base, t, strict, count, n):
     assert not m.met(m.required(n) - 1, n)
 
 
+@settings(deadline=None)
 @given(bases, thresholds, thresholds, st.booleans(), st.integers(0, 500), st.integers(1, 500))
 def test_a_higher_threshold_is_never_easier(base, t1, t2, strict, count, n):
     low, high = sorted((t1, t2))
@@ -94,6 +96,7 @@ def test_a_higher_threshold_is_never_easier(base, t1, t2, strict, count, n):
     assert Majority(base, low, strict).required(n) <= Majority(base, high, strict).required(n)
 
 
+@settings(deadline=None)
 @given(bases, thresholds, st.integers(0, 500), st.integers(1, 500))
 def test_more_than_is_at_least_plus_equality(base, t, count, n):
     assume(t < 1)
@@ -104,6 +107,7 @@ def test_more_than_is_at_least_plus_equality(base, t, count, n):
     assert (loose.met(count, n) and not strict.met(count, n)) == (count == n * t)
 
 
+@settings(deadline=None)
 @given(bases, thresholds, st.booleans(), st.integers(0, 500), st.integers(1, 500))
 def test_more_votes_never_hurt(base, t, strict, count, n):
     assume(not (strict and t == 1))
@@ -112,6 +116,7 @@ def test_more_votes_never_hurt(base, t, strict, count, n):
         assert m.met(count + 1, n)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 1000))
 def test_a_tie_fails_more_than_half(half):
     assert not more_than_half(Base.VALID).met(half, 2 * half)
@@ -234,6 +239,7 @@ def test_lifecycle_goes_forward_one_step_at_a_time():
             step(published, T0)
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["open", "close", "publish"]), max_size=6))
 def test_any_sequence_of_steps_only_moves_forward(steps):
     poll = motion()
@@ -263,6 +269,7 @@ def test_timer_expires_and_refuses_late_ballots():
     assert err.value.reason == "deadline_passed"
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=30))
 def test_entitled_are_checked_in_voting_members(flags):
     people = [Participant(f"x{i}", voting=v, checked_in=c) for i, (v, c) in enumerate(flags)]
@@ -303,6 +310,7 @@ def test_ballot_on_a_closed_poll_is_refused():
 CHOICE_IDS = ["a", "b", "c", "d", "e"]
 
 
+@settings(deadline=None)
 @given(
     st.integers(0, 5),
     st.integers(1, 5),
@@ -339,6 +347,7 @@ def test_choice_ballot_accepted_iff_within_the_rules(lo, hi, selected):
         assert ballot.status is (BallotStatus.BLANK if not selected else BallotStatus.VALID)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 5), st.lists(st.sampled_from(CHOICE_IDS), unique=True), st.booleans())
 def test_election_ballot_over_k_is_refused_and_secret_has_no_voter(seats, kept, secret):
     poll = Poll(
@@ -382,6 +391,7 @@ def test_election_may_count_all_struck_as_blank():
     assert validate_ballot(poll, "d000", {"kept": []}, T0).status is BallotStatus.BLANK
 
 
+@settings(deadline=None)
 @given(st.integers(1, 4), st.lists(st.sampled_from(["a", "b", "c", "d", "viết thêm"]), max_size=6))
 def test_paper_ballots_are_classified_never_refused(seats, marked):
     poll = Poll("e", PollKind.ELECTION, "Bầu", options=tuple(Option(i, i) for i in "abcd"), seats=seats)
@@ -396,6 +406,7 @@ def test_paper_ballots_are_classified_never_refused(seats, marked):
 # --- counting and results -----------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.integers(1, 80), st.data())
 def test_quorum_decides_before_the_majority(members, data):
     present = data.draw(st.integers(0, members))
@@ -414,6 +425,7 @@ def test_quorum_can_count_those_voting():
     assert result.outcome is Outcome.NO_QUORUM and result.reason.params["counted"] == 5
 
 
+@settings(deadline=None)
 @given(st.integers(1, 61), st.data())
 def test_motion_passes_iff_yes_meets_the_majority(n, data):
     yes = data.draw(st.integers(0, n))
@@ -555,6 +567,7 @@ def election(seats: int, n_candidates: int, **kw) -> Poll:
     )
 
 
+@settings(deadline=None)
 @given(st.integers(1, 5), st.integers(0, 6), st.data())
 def test_election_never_elects_more_than_k_and_reports_ties(seats, extra, data):
     n_cand = min(6, seats + extra)
@@ -639,6 +652,7 @@ def test_receipt_codes():
     assert err.value.reason == "weak_receipt"
 
 
+@settings(deadline=None)
 @given(st.lists(st.binary(min_size=10, max_size=10), min_size=1, max_size=30, unique=True), st.randoms())
 def test_publication_list_is_sorted_by_receipt_whatever_the_arrival(raws, rnd):
     poll = open_poll(motion(secret=True), delegates(len(raws)), T0)

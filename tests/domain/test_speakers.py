@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.speakers import (
@@ -57,6 +57,7 @@ ops = st.lists(
 )
 
 
+@settings(deadline=None)
 @given(ops)
 def test_points_of_order_first_fifo_otherwise_and_withdraw_removes(operations):
     lst = SpeakerList(ITEM)
@@ -81,6 +82,7 @@ def test_points_of_order_first_fifo_otherwise_and_withdraw_removes(operations):
         assert ids(lst) == expected
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.sampled_from(list(RequestKind)), min_size=1, max_size=15),
     st.integers(0, 99),
@@ -193,6 +195,7 @@ def test_a_self_approved_request_is_reset():
     assert not lst.queue[0].approved
 
 
+@settings(deadline=None)
 @given(st.integers(0, 3600), st.integers(1, 1800), st.integers(0, 120))
 def test_clock_states(elapsed, limit, warn):
     clock = time_state(T0, T0 + timedelta(seconds=elapsed, milliseconds=400), limit, warn)

@@ -185,8 +185,8 @@ def test_same_given_and_middle_name_then_family_name():
     ordered(["Đặng Văn An", "Lê Văn An", "Nguyễn Văn An", "Trần Văn An"], key=name_key)
 
 
-def test_a_long_middle_name():
-    ordered(["Nguyễn Thị Minh Khai", "Tôn Nữ Thị Khai", "Lê Khang"], key=name_key)
+def test_a_middle_name_of_several_words_is_read_left_to_right():
+    ordered(["Lê Thị Khai", "Lê Thị Minh Khai", "Lê Thị Ngọc Khai", "Lê Khang"], key=name_key)
 
 
 def test_the_given_name_is_compared_whole_before_the_other_words():

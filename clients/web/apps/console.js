@@ -32,13 +32,13 @@ function ConsoleMeeting({ live, meetingId, onBack }) {
     <div class="columns">
       <div class="col-main">
         <${AgendaEditor} state=${state} run=${cmd.run} busy=${cmd.busy} />
-        <${ParticipantsTable} state=${state} run=${cmd.run} busy=${cmd.busy} />
       </div>
       <aside class="col-side">
         <${AttendancePanel} state=${state} />
         <${PairingPanel} participants=${state.participants} />
       </aside>
     </div>
+    <${ParticipantsTable} state=${state} run=${cmd.run} busy=${cmd.busy} />
   </div>`;
 }
 
@@ -57,7 +57,10 @@ function ConsoleMain({ live, user }) {
     ${creating && html`<${CreateMeetingForm} defaultUnitId=${user && user.unit_id} run=${cmd.run} busy=${cmd.busy}
       onCancel=${() => setCreating(false)}
       onCreated=${(id) => { setCreating(false); list.reload(); if (id != null) open(id); }} />`}
-    <${MeetingList} meetings=${list.meetings} error=${list.error} onOpen=${open} />
+    <div class="columns">
+      <div class="col-main"><${MeetingList} meetings=${list.meetings} error=${list.error} onOpen=${open} /></div>
+      <aside class="col-side"><${PairingPanel} participants=${[]} /></aside>
+    </div>
   </div>`;
 }
 

@@ -65,10 +65,14 @@ function RenameForm({ item, onSave, onCancel, busy }) {
   </form>`;
 }
 
-function EditorRow({ state, item, depth, run, busy }) {
+// The server's rules, mirrored so that only valid controls are shown.
+const CURRENT_ALLOWED = ['published', 'in_session'];
+
+function EditorRow({ state, item, depth, run, busy, editable }) {
   const [mode, setMode] = useState(null); // null | 'rename' | 'sub' | 'remove'
   const meetingId = state.meeting.id;
   const current = String(state.meeting.current_item_id) === String(item.id);
+  const canSetCurrent = CURRENT_ALLOWED.includes(state.meeting.status);
   const sibs = siblings(state, item);
   const idx = sibs.findIndex((s) => String(s.id) === String(item.id));
   // Move to the slot of the neighbour: positions are those the server reports.
@@ -83,14 +87,14 @@ function EditorRow({ state, item, depth, run, busy }) {
           onSave=${(v) => done(run('agenda.update', { meeting_id: meetingId, item_id: item.id, ...v }))} />`
       : html`<div class="editor-line">
           <${AgendaItemBody} item=${item} />
-          <div class="row-actions">
+          ${editable && html`<div class="row-actions">
             <button type="button" class="small" data-testid="agenda-up" disabled=${busy || idx <= 0}
               title=${t('agenda.up')} onClick=${() => move(-1)}>↑<span class="sr">${t('agenda.up')}</span></button>
             <button type="button" class="small" data-testid="agenda-down" disabled=${busy || idx >= sibs.length - 1}
               title=${t('agenda.down')} onClick=${() => move(1)}>↓<span class="sr">${t('agenda.down')}</span></button>
             <button type="button" class="small" data-testid="agenda-rename" onClick=${() => setMode('rename')}>${t('agenda.rename')}</button>
             <button type="button" class="small" data-testid="agenda-add-sub" onClick=${() => setMode(mode === 'sub' ? null : 'sub')}>${t('agenda.add_sub')}</button>
-            ${current
+            ${!canSetCurrent ? null : current
               ? html`<button type="button" class="small" data-testid="agenda-clear-current" disabled=${busy}
                   onClick=${() => run('agenda.set_current', { meeting_id: meetingId, item_id: null })}>${t('agenda.clear_current')}</button>`
               : html`<button type="button" class="small" data-testid="agenda-set-current" disabled=${busy}
@@ -100,7 +104,7 @@ function EditorRow({ state, item, depth, run, busy }) {
                   onClick=${() => done(run('agenda.remove', { meeting_id: meetingId, item_id: item.id }))}>${t('agenda.remove_confirm')}</button>`
               : html`<button type="button" class="small danger-outline" data-testid="agenda-remove"
                   onClick=${() => setMode('remove')}>${t('agenda.remove')}</button>`}
-          </div>
+          </div>`}
         </div>`}
     ${mode === 'sub' && html`<div class="sub-form"><span class="muted">${t('agenda.add_sub_to', { n: item.number })}</span>
       <${ItemForm} prefix="agenda-sub" busy=${busy} submitLabel=${t('agenda.add')} onCancel=${() => setMode(null)}
@@ -111,15 +115,16 @@ function EditorRow({ state, item, depth, run, busy }) {
 // The secretariat's agenda: add, add sub-item, rename, move, remove, set current.
 export function AgendaEditor({ state, run, busy }) {
   const depth = depths(state.agenda);
+  const editable = state.meeting.status !== 'closed';
   return html`<section class="card agenda-editor" data-testid="agenda-editor">
     <h2>${t('agenda.title')}</h2>
     ${state.agenda.length === 0
       ? html`<p class="muted" data-testid="agenda-empty">${t('agenda.empty')}</p>`
       : html`<ol class="editor-list">${state.agenda.map((item) => html`<${EditorRow} key=${item.id} state=${state}
-          item=${item} depth=${depth.get(String(item.id)) || 0} run=${run} busy=${busy} />`)}</ol>`}
-    <div class="add-item">
+          item=${item} depth=${depth.get(String(item.id)) || 0} run=${run} busy=${busy} editable=${editable} />`)}</ol>`}
+    ${editable && html`<div class="add-item">
       <${ItemForm} prefix="agenda-add" busy=${busy} submitLabel=${t('agenda.add')}
         onSubmit=${(v) => run('agenda.add', { meeting_id: state.meeting.id, ...v }).then(Boolean)} />
-    </div>
+    </div>`}
   </section>`;
 }

@@ -13,6 +13,7 @@ export const TRANSITIONS = {
 export function LifecycleBar({ meeting, run, busy }) {
   const steps = TRANSITIONS[meeting.status] || [];
   return html`<div class="lifecycle" data-testid="lifecycle">
+    <span class="lifecycle-label">${t('life.title')}:</span>
     ${steps.length === 0 && html`<span class="muted">${t('life.none')}</span>`}
     ${steps.map((s) => html`<button type="button" key=${s} data-testid=${`life-${s}`} disabled=${busy}
       class=${s === 'close' ? 'danger' : 'primary'}

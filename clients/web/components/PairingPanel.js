@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { formatTime, t } from '../lib/i18n.js';
-import { useAction } from '../lib/hooks.js';
+import { useAction, useUsers } from '../lib/hooks.js';
 import { ErrorBanner } from './ErrorBanner.js';
 
 // Parses the server's QR SVG and inserts it without scripts or event handlers.
@@ -27,15 +27,13 @@ function SafeSvg({ svg }) {
   return html`<div class="qr" data-testid="pairing-qr" ref=${ref}></div>`;
 }
 
-// Accounts to pair: GET /api/users when the server has it, else the meeting's participants.
+// Accounts to pair: GET /api/users, else (no such right) the meeting's participants.
 function useAccounts(participants) {
-  const [users, setUsers] = useState(null);
-  useEffect(() => {
-    api.users().then((r) => setUsers(r.users || [])).catch(() => setUsers(false));
-  }, []);
-  if (users) return users.map((u) => ({ id: u.id, label: u.full_name ? `${u.full_name} (${u.username})` : u.username }));
-  return (participants || []).filter((p) => p.user_id != null)
-    .map((p) => ({ id: p.user_id, label: p.full_name }));
+  const users = useUsers();
+  if (users && users.length) {
+    return users.map((u) => ({ id: u.id, label: u.full_name ? `${u.full_name} (${u.username})` : u.username }));
+  }
+  return (participants || []).filter((p) => p.user_id != null).map((p) => ({ id: p.user_id, label: p.full_name }));
 }
 
 export function PairingPanel({ participants }) {

@@ -1,7 +1,7 @@
 // Preact hooks shared by the applications.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, getToken } from './api.js';
 import { getLang, onLangChange } from './i18n.js';
 
 // Re-render when the language changes.
@@ -100,4 +100,18 @@ export function useAction() {
     }
   }, []);
   return { busy, error, run, clearError: () => setError(null) };
+}
+
+// Accounts (GET /api/users, secretariat only): null while loading, [] when refused.
+const usersCache = new Map(); // token -> users
+export function useUsers() {
+  const token = getToken();
+  const [users, setUsers] = useState(usersCache.get(token) || null);
+  useEffect(() => {
+    if (usersCache.has(token)) return;
+    api.users()
+      .then((r) => { usersCache.set(token, r.users || []); setUsers(r.users || []); })
+      .catch(() => setUsers([]));
+  }, [token]);
+  return users;
 }

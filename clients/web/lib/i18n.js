@@ -110,6 +110,8 @@ const TABLE = {
   'part.mark_absent': ['Vắng', 'Absent'],
   'part.mark_excused': ['Vắng có lý do', 'Excused'],
   'part.confirm': ['Xác nhận', 'Confirm'],
+  'part.add': ['Thêm người tham dự', 'Add participant'],
+  'part.add_account': ['Tài khoản', 'Account'],
 
   'role.chair': ['Chủ trì', 'Chair'],
   'role.secretary': ['Thư ký', 'Secretary'],
@@ -122,12 +124,12 @@ const TABLE = {
   'att.absent': ['Vắng', 'Absent'],
   'att.excused': ['Vắng có lý do', 'Excused'],
   'att.unknown': ['Chưa điểm danh', 'Not checked in'],
-  'att.summary': ['Điểm danh', 'Attendance'],
+  'att.summary': ['Tình hình điểm danh', 'Attendance'],
   'att.check_in': ['Điểm danh', 'Check in'],
   'att.checked_in': ['Đã điểm danh lúc {time}', 'Checked in at {time}'],
   'att.not_participant': ['Bạn không có tên trong thành phần cuộc họp.', 'You are not a participant of this meeting.'],
 
-  'quorum.title': ['Số lượng đại biểu', 'Quorum'],
+  'quorum.title': ['Đại biểu có quyền biểu quyết', 'Voting members (quorum)'],
   'quorum.present': ['Có mặt {present}/{members}', 'Present {present}/{members}'],
   'quorum.required': ['Cần tối thiểu {required} ({fraction})', 'At least {required} needed ({fraction})'],
   'quorum.reached': ['Đủ số lượng', 'Quorum reached'],

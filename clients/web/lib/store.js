@@ -92,7 +92,10 @@ export function statusOf(state, participantId) {
 
 export function attendanceCounts(state) {
   const counts = { present: 0, absent: 0, excused: 0, unknown: 0, total: state.participants.length };
-  for (const p of state.participants) counts[statusOf(state, p.id)] = (counts[statusOf(state, p.id)] || 0) + 1;
+  for (const p of state.participants) {
+    const s = statusOf(state, p.id);
+    counts[s] = (counts[s] || 0) + 1;
+  }
   return counts;
 }
 

@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.tables import Base
@@ -21,11 +22,25 @@ def _run(connection) -> None:
         context.run_migrations()
 
 
+# Several server processes may start together and each runs `upgrade`: on PostgreSQL an
+# advisory lock lets one migrate while the others wait and then find nothing to do.
+_LOCK = 0x70686F6E  # "phon"
+
+
 async def _main() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
     async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            await connection.execute(text(f"SELECT pg_advisory_lock({_LOCK})"))
+            await connection.commit()
+        try:
+            await connection.run_sync(_run)
+            await connection.commit()
+        finally:
+            if postgres:
+                await connection.execute(text(f"SELECT pg_advisory_unlock({_LOCK})"))
+                await connection.commit()
     await engine.dispose()
 
 

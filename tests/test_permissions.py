@@ -1,0 +1,384 @@
+"""The permission matrix, end to end: every command × every role, over REST and socket.io.
+
+For each command a builder makes a schema-valid payload; the answer must be 403
+`forbidden` exactly when `permissions.allowed(name, roles)` says no, where roles are
+the caller's global roles and their role in the meeting. Allowed callers may meet
+other refusals (404, 409: the meeting moved on, the item is gone), never 403 or 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+from collections.abc import Awaitable, Callable
+
+import pytest
+import socketio
+
+from server.commands.registry import REGISTRY
+from server.domain import permissions
+from tests.conftest import WORLD_ACCOUNTS, World, new_key
+
+# Narrowest roles first, so that the first allowed caller of a step that can run
+# only once (start, close) is the chair or the secretary, not the administrator.
+ACCOUNTS = list(reversed(list(WORLD_ACCOUNTS)))
+_serial = itertools.count(1)
+
+
+def roles_of(username: str) -> set[str]:
+    _, global_roles, meeting_role = WORLD_ACCOUNTS[username]
+    return set(global_roles) | ({meeting_role} if meeting_role else set())
+
+
+class Setup:
+    """What the payload builders need from the world; makes throwaway rows as vanphong."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.live = world.live
+        self.m = world.meeting_id
+        self.items: list[int] = []
+        self.communes: list[int] = []
+
+    async def load(self) -> None:
+        status, snap = await self.live.request("GET", f"/api/meetings/{self.m}", token=self.world.tokens["vanphong"])
+        assert status == 200, snap
+        self.items = [i["id"] for i in snap["agenda"]]
+        status, body = await self.live.request("GET", "/api/units", token=self.world.tokens["vanphong"])
+        self.communes = [u["id"] for u in body["units"] if u["parent_id"] == self.world.unit_id]
+
+    async def staff(self, name: str, **data) -> dict:
+        status, body = await self.live.command(self.world.tokens["vanphong"], name, key=new_key(), **data)
+        assert status == 200, (name, body)
+        return body["result"]
+
+    async def throwaway_item(self) -> int:
+        return (await self.staff("agenda.add", meeting_id=self.m, title="Nội dung tạm"))["item_id"]
+
+    async def throwaway_participant(self) -> int:
+        result = await self.staff("participant.add", meeting_id=self.m, full_name="Khách tạm", role="guest")
+        return result["participant"]["id"]
+
+
+Builder = Callable[[Setup, str], Awaitable[dict]]
+
+
+def _b(fn: Callable[[Setup, str], dict]) -> Builder:
+    async def build(s: Setup, who: str) -> dict:
+        return fn(s, who)
+
+    return build
+
+
+async def _agenda_remove(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "item_id": await s.throwaway_item()}
+
+
+async def _participant_update(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "participant_id": await s.throwaway_participant(), "title": "Phó Bí thư"}
+
+
+async def _participant_remove(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "participant_id": await s.throwaway_participant()}
+
+
+def _meeting(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m}
+
+
+# Keyed by command name, in the order the loop runs them: the lifecycle steps come
+# last, in their own order, so that most commands meet a meeting that is still open.
+# A payload never changes an account's role in the world meeting.
+PAYLOADS: dict[str, Builder] = {
+    "unit.create": _b(lambda s, who: {
+        "code": f"T-{who}-{next(_serial)}", "name": "Xã Thử Nghiệm", "level": "Xã", "parent_id": s.world.unit_id,
+    }),
+    "unit.update": _b(lambda s, who: {"unit_id": s.communes[0], "name": f"Xã Tiên Du ({who})"}),
+    "user.create": _b(lambda s, who: {
+        "username": f"tk.{who}.{next(_serial)}", "full_name": "Người Thử Nghiệm", "password": "mat-khau-du-dai",
+    }),
+    "meeting.create": _b(lambda s, who: {"title": f"Hội nghị của {who}", "unit_id": s.world.unit_id}),
+    "meeting.update": _b(lambda s, who: {"meeting_id": s.m, "place": f"Phòng họp số {next(_serial)}"}),
+    "participant.add": _b(lambda s, who: {"meeting_id": s.m, "full_name": f"Khách mời {who}", "role": "guest"}),
+    "participant.update": _participant_update,
+    "participant.remove": _participant_remove,
+    "agenda.add": _b(lambda s, who: {"meeting_id": s.m, "title": f"Nội dung {who}", "parent_id": s.items[1]}),
+    "agenda.update": _b(lambda s, who: {"meeting_id": s.m, "item_id": s.items[0], "presenter": who}),
+    "agenda.move": _b(lambda s, who: {"meeting_id": s.m, "item_id": s.items[2], "position": next(_serial) % 3}),
+    "agenda.remove": _agenda_remove,
+    "meeting.publish": _b(_meeting),
+    "agenda.set_current": _b(lambda s, who: {"meeting_id": s.m, "item_id": s.items[next(_serial) % 3]}),
+    "meeting.start": _b(_meeting),
+    "attendance.check_in": _b(_meeting),
+    "attendance.set": _b(lambda s, who: {
+        "meeting_id": s.m, "participant_id": s.world.participants["daibieu03"], "status": "absent",
+    }),
+    "meeting.adjourn": _b(_meeting),
+    "meeting.resume": _b(_meeting),
+    "meeting.close": _b(_meeting),
+}
+
+
+def test_every_command_has_a_permission_case():
+    """A new command without a row here (and in the matrix) fails this test."""
+    assert set(PAYLOADS) == set(REGISTRY)
+    assert set(REGISTRY) <= set(permissions.MATRIX)
+
+
+def test_every_role_of_the_world_is_exercised():
+    seen = set().union(*(roles_of(u) for u in WORLD_ACCOUNTS))
+    assert seen == {r.value for r in permissions.Role}
+    assert any(not roles_of(u) for u in WORLD_ACCOUNTS)  # an outsider too
+
+
+async def rest_call(s: Setup, token: str, name: str, data: dict) -> tuple[int, dict]:
+    """Send the command by its own route; path parameters come out of the payload."""
+    spec = REGISTRY[name]
+    assert spec.route is not None, f"{name} has no REST route"
+    method, path = spec.route
+    body = dict(data)
+    for param in re.findall(r"{(\w+)}", path):
+        path = path.replace(f"{{{param}}}", str(body.pop(param)))
+    kwargs = {"json": body} if body or method not in ("DELETE",) else {}
+    return await s.live.request(method, path, token=token, headers={"Idempotency-Key": new_key()}, **kwargs)
+
+
+async def test_matrix_over_rest(world):
+    s = Setup(world)
+    await s.load()
+    succeeded: dict[str, list[str]] = {name: [] for name in PAYLOADS}
+    problems = []
+    for name, build in PAYLOADS.items():
+        for who in ACCOUNTS:
+            data = await build(s, who)
+            allowed = permissions.allowed(name, roles_of(who))
+            status, body = await rest_call(s, world.tokens[who], name, data)
+            if allowed:
+                if status == 403 or status == 422 or status >= 500:
+                    problems.append((name, who, "allowed", status, body))
+                elif status == 200:
+                    succeeded[name].append(who)
+            else:
+                if status != 403 or body["error"]["code"] != "forbidden":
+                    problems.append((name, who, "denied", status, body))
+                # The catch-all route says the same.
+                status, body = await s.live.request("POST", f"/api/commands/{name}", token=world.tokens[who], json=data)
+                if status != 403 or body["error"]["code"] != "forbidden":
+                    problems.append((name, who, "denied (generic route)", status, body))
+    assert problems == []
+    # The payloads are real: every command ran at least once, for its narrowest role.
+    assert [n for n, who in succeeded.items() if not who] == []
+    assert succeeded["meeting.start"][0] == "chutri"
+    assert succeeded["meeting.publish"][0] == "thuky"
+    assert succeeded["attendance.check_in"][0] == "kythuat"
+
+
+async def test_matrix_over_socketio(world):
+    s = Setup(world)
+    await s.load()
+    clients: dict[str, socketio.AsyncClient] = {}
+    try:
+        for who in ACCOUNTS:
+            clients[who] = await world.live.socket(world.tokens[who])
+        succeeded: dict[str, list[str]] = {name: [] for name in PAYLOADS}
+        problems = []
+        for name, build in PAYLOADS.items():
+            for who in ACCOUNTS:
+                data = await build(s, who)
+                allowed = permissions.allowed(name, roles_of(who))
+                ack = await clients[who].call("command", {"name": name, "key": new_key(), "data": data}, timeout=15)
+                code = None if ack.get("ok") else ack["error"]["code"]
+                if allowed:
+                    if code in ("forbidden", "invalid", "internal", "unauthorized"):
+                        problems.append((name, who, "allowed", ack))
+                    elif ack.get("ok"):
+                        succeeded[name].append(who)
+                elif ack != {"ok": False, "error": {"code": "forbidden", "message": ack.get("error", {}).get("message")}}:
+                    problems.append((name, who, "denied", ack))
+        assert problems == []
+        assert [n for n, who in succeeded.items() if not who] == []
+    finally:
+        for client in clients.values():
+            await client.disconnect()
+
+
+# ---------------------------------------------------------------- authentication
+
+PUBLIC_EXACT = {"/", "/console", "/projector", "/bridge", "/ops", "/healthz", "/metrics", "/api/openapi.json",
+                "/api/auth/login", "/api/auth/pair"}
+PUBLIC_PREFIXES = ("/static/", "/vendor", "/socket.io")
+
+
+def protected_routes(app) -> list[tuple[str, str]]:
+    out = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter") or info.get("prefix") or ""
+        if route.method in ("HEAD", "*") or path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES):
+            continue
+        path = path.replace("{name}", "meeting.create")
+        out.add((route.method, re.sub(r"{\w+}", "1", path)))
+    return sorted(out)
+
+
+async def _account(live, username: str, roles: list[str]) -> None:
+    from server.auth.passwords import hash_password
+    from server.store.tables import User
+    from tests.conftest import TEST_PASSWORD
+
+    async with live.app["db"].write() as db:
+        db.add(User(username=username, full_name="Lê Văn Phòng", password_hash=hash_password(TEST_PASSWORD), roles=roles))
+
+
+async def test_every_protected_route_wants_a_valid_session(live):
+    await _account(live, "vanphong", ["secretariat"])
+    revoked = await live.login("vanphong")
+    status, _ = await live.request("POST", "/api/auth/logout", token=revoked)
+    assert status == 200
+    still_good = await live.login("vanphong")
+
+    routes = protected_routes(live.app)
+    # The table is not empty and holds every command route and the reads.
+    paths = {p for _, p in routes}
+    assert "/api/meetings/1" in paths and "/api/commands/meeting.create" in paths
+    assert len(routes) >= len([s for s in REGISTRY.values() if s.route]) + 8
+    problems = []
+    for method, path in routes:
+        for label, headers in (
+            ("none", {}),
+            ("forged", {"Authorization": "Bearer " + "x" * 43}),
+            ("not bearer", {"Authorization": "Basic dmFucGhvbmc6bWF0a2hhdQ=="}),
+            ("revoked", {"Authorization": f"Bearer {revoked}"}),
+        ):
+            status, body = await live.request(method, path, headers=dict(headers), json={})
+            if status != 401 or not isinstance(body, dict) or body.get("error", {}).get("code") != "unauthorized":
+                problems.append((method, path, label, status, body))
+    assert problems == []
+    # The good session still works: the 401s were about the tokens.
+    status, _ = await live.request("GET", "/api/auth/me", token=still_good)
+    assert status == 200
+
+
+async def _refused(live, auth) -> dict:
+    """Connect with `auth`; the connection must be refused. Returns the connect_error data."""
+    client = socketio.AsyncClient(reconnection=False)
+    errors: list = []
+    client.on("connect_error", lambda data: errors.append(data))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=10)
+    assert not client.connected
+    return errors[0] if errors else {}
+
+
+BAD_AUTH = [None, {}, {"token": ""}, {"token": "x" * 43}, {"token": 12345}, {"token": "y" * 500}, "token"]
+
+
+async def test_socketio_refuses_connections_without_a_valid_token(live):
+    await _account(live, "vanphong", ["secretariat"])
+    revoked = await live.login("vanphong")
+    await live.request("POST", "/api/auth/logout", token=revoked)
+    for auth in [*BAD_AUTH, {"token": revoked}]:
+        data = await _refused(live, auth)
+        assert "unauthorized" in str(data), (auth, data)
+    # A good token connects.
+    client = await live.socket(await live.login("vanphong"))
+    assert client.connected
+    await client.disconnect()
+
+
+async def test_a_refused_connection_says_unauthorized_as_data(live):
+    """docs/protocol.md: the connect_error carries {"code": "unauthorized"} (socket.io: `err.data`)."""
+    data = await _refused(live, {"token": "x" * 43})
+    assert data.get("data", {}).get("code") == "unauthorized", data
+
+
+async def test_a_revoked_session_stops_an_open_socket(world):
+    """The session is checked on each message: the ack says unauthorized, then the server hangs up."""
+    live = world.live
+    token = await live.login("daibieu01")
+    client = await live.socket(token)
+    try:
+        ack = await client.call("join", {"meeting_id": world.meeting_id, "since": None}, timeout=10)
+        assert ack["ok"] is False and ack["error"]["code"] == "not_found"  # a draft: not for delegates
+        status, _ = await live.request("POST", "/api/auth/logout", token=token)
+        assert status == 200
+        head = (await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens["vanphong"]))[1]
+        ack = None
+        with contextlib.suppress(socketio.exceptions.TimeoutError):
+            ack = await client.call(
+                "command", {"name": "attendance.check_in", "data": {"meeting_id": world.meeting_id}}, timeout=5
+            )
+        for _ in range(50):
+            if not client.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not client.connected, "the server keeps a socket whose session ended"
+        after = (await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens["vanphong"]))[1]
+        assert after == head
+        assert ack is not None, "no ack: the server hung up before answering"
+        assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+    finally:
+        if client.connected:
+            await client.disconnect()
+
+
+# ---------------------------------------------------------------- reads
+
+
+async def test_an_outsider_sees_nothing(world):
+    live, token = world.live, world.tokens["nguoingoai"]
+    for status_needed in ("draft", "published"):
+        status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=token)
+        assert status == 404 and body["error"]["code"] == "not_found", status_needed
+        status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}/events?since=0", token=token)
+        assert status == 404
+        status, body = await live.request("GET", "/api/meetings", token=token)
+        assert status == 200 and body == {"meetings": []}
+        status, body = await live.command(world.tokens["vanphong"], "meeting.publish", meeting_id=world.meeting_id)
+    # A meeting that does not exist looks the same as one they may not see.
+    status, body = await live.request("GET", "/api/meetings/999999", token=token)
+    assert status == 404 and body["error"]["code"] == "not_found"
+
+
+async def test_a_delegate_reads_a_meeting_once_it_is_published(world):
+    live, token = world.live, world.tokens["daibieu01"]
+    status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=token)
+    assert status == 404
+    status, body = await live.request("GET", "/api/meetings", token=token)
+    assert body == {"meetings": []}
+    for who in ("admin", "vanphong", "thuky", "chutri"):  # staff and the chair prepare the draft
+        status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens[who])
+        assert status == 200, who
+        status, body = await live.request("GET", "/api/meetings", token=world.tokens[who])
+        assert [m["id"] for m in body["meetings"]] == [world.meeting_id], who
+    for who in ("khach", "quansat", "kythuat"):
+        status, _ = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens[who])
+        assert status == 404, who
+
+    status, body = await live.command(world.tokens["vanphong"], "meeting.publish", meeting_id=world.meeting_id)
+    assert status == 200, body
+    status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=token)
+    assert status == 200
+    assert body["meeting"]["status"] == "published"
+    assert body["me"] == {"participant_id": world.participants["daibieu01"], "role": "delegate"}
+    status, body = await live.request("GET", "/api/meetings", token=token)
+    assert [m["id"] for m in body["meetings"]] == [world.meeting_id]
+    for who in ("khach", "quansat", "kythuat"):
+        status, _ = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens[who])
+        assert status == 200, who
+
+
+async def test_the_secretariat_audience_is_not_for_delegates(world):
+    """Events meant for the secretariat never reach a delegate's catch-up."""
+    live = world.live
+    await live.command(world.tokens["vanphong"], "meeting.publish", meeting_id=world.meeting_id)
+    for who in WORLD_ACCOUNTS:
+        status, body = await live.request("GET", f"/api/meetings/{world.meeting_id}/events?since=0",
+                                          token=world.tokens[who])
+        if status == 200:
+            audiences = {e["audience"] for e in body.get("events", [])}
+            sees_secretariat = bool(roles_of(who) & permissions.SECRETARIAT_AUDIENCE)
+            assert "secretariat" not in audiences or sees_secretariat, who
+            assert all(a in ("meeting", "secretariat", f"user:{world.users[who]}") for a in audiences), who
