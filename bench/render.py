@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from agendas.rendering import PageRendered, RenderPool  # noqa: E402
 
 SECTION = "## Document rendering"
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 TARGETS = "first page ≤ 100 ms after upload; 100 pages ≤ 3 s; CLI ≥ 2× faster than `pdftoppm -r 150 -jpeg`"
 TEXT = ("Báo cáo chính trị của Ban Chấp hành Đảng bộ tỉnh khóa XX trình Đại hội đại biểu lần thứ XXI, "
         "nhiệm kỳ 2025–2030. Tiếp tục đổi mới phương thức lãnh đạo, nâng cao năng lực cầm quyền và sức "
@@ -71,18 +75,36 @@ async def pool_figures(pdf: Path, work: Path, repeat: int) -> dict:
     return {"first_page_ms": round(statistics.median(firsts) * 1000), "document_s": round(statistics.median(totals), 2)}
 
 
-def process_figures(commands: dict[str, list[str]], work: Path, repeat: int) -> dict[str, float]:
-    """Median wall time of each command, run `repeat` times, interleaved so load drifts hit all alike."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
+def process_figures(commands: dict[str, list[str]], work: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU time of each command, run `repeat` times, interleaved so load drifts hit all alike.
+
+    CPU seconds do not depend on what else the machine runs. Ours are spent in
+    grandchildren (the fork server's render children); as a child subreaper this
+    process inherits the fork server when the CLI exits, and reaping it counts them.
+    Call this before anything here starts a fork server of its own.
+    """
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for n in range(repeat):
         for name, command in commands.items():
             out = work / f"{name}{n}"
             out.mkdir()
             argv = [a.replace("{out}", str(out)) for a in command]
-            started = time.perf_counter()
+            cpu, started = _children_cpu(), time.perf_counter()
             subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            times[name].append(time.perf_counter() - started)
-    return {name: round(statistics.median(t), 2) for name, t in times.items()}
+            walls[name].append(time.perf_counter() - started)
+            with contextlib.suppress(ChildProcessError):
+                while True:  # the CLI's fork server, now ours, exits as soon as the CLI has
+                    os.waitpid(-1, 0)
+            cpus[name].append(_children_cpu() - cpu)
+    return {name: {"wall": round(statistics.median(walls[name]), 2), "cpu": round(statistics.median(cpus[name]), 2)}
+            for name in commands}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_model() -> str:
@@ -95,17 +117,22 @@ def cpu_model() -> str:
 def record(result: dict, path: Path) -> None:
     """Add this run's row to our section of BENCHMARKS.md; a row of the same machine and day is replaced."""
     header = ("| date | machine | load avg | first page | 100 pages (pool) | CLI, 3 sizes + text "
-              "| CLI, tablet only | pdftoppm -r 150 -jpeg | CLI speed-up (tablet / full) |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+              "| CLI, tablet only | pdftoppm -r 150 -jpeg | CLI speed-up (tablet / full) "
+              "| CPU s (full / tablet / pdftoppm) |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
     key = f"| {result['date']} | {result['machine']} |"
     row = (f"{key} {result['load']} | {result['first_page_ms']} ms | {result['document_s']} s "
            f"| {result['cli_s']} s | {result['cli_tablet_s']} s | {result['pdftoppm_s']} s "
-           f"| {result['speedup_tablet']}× / {result['speedup_full']}× |\n")
+           f"| {result['speedup_tablet']}× / {result['speedup_full']}× "
+           f"| {result['cli_cpu_s']} / {result['cli_tablet_cpu_s']} / {result['pdftoppm_cpu_s']} |\n")
     intro = (f"{SECTION}\n\nReproduce: `{result['command']}` (the peer needs poppler-utils).\n"
              f"Targets (issue \"Meeting packs\"): {TARGETS}.\n"
              "Whole-process times are medians of interleaved runs on the same file in the same run; "
              "\"full\" makes three JPEG sizes (1280, 2400, 240 px) and the text of every page, "
-             "pdftoppm one 1240 px JPEG a page. The load average is the machine's when the run started.\n\n")
+             "pdftoppm one 1240 px JPEG a page, so \"tablet only\" is the like-for-like column (full encodes "
+             "about 4.6× the pixels). The load average is the machine's when the run started: on a shared "
+             "machine it moves every wall time, which is why the peer runs beside ours; CPU seconds "
+             "(all processes of a run, fork server and render children included) do not move with it.\n\n")
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     start = text.find(SECTION)
     if start < 0:
@@ -132,24 +159,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         work = Path(tmp)
         pdf = make_pdf(work / "bao-cao.pdf", args.pages)
-        pool = asyncio.run(pool_figures(pdf, work, args.repeat))
         ours = [sys.executable, "-m", "agendas.rendering", str(pdf), "--out", "{out}"]
         processes = process_figures({
             "cli": ours,
             "cli_tablet": [*ours, "--sizes", "tablet"],
             "pdftoppm": ["pdftoppm", "-r", "150", "-jpeg", str(pdf), "{out}/p"],
         }, work, args.repeat)
+        pool = asyncio.run(pool_figures(pdf, work, args.repeat))
     result = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{os.cpu_count()} × {cpu_model()}",
         "load": round(load, 1),
         "pages": args.pages,
         **pool,
-        "cli_s": processes["cli"],
-        "cli_tablet_s": processes["cli_tablet"],
-        "pdftoppm_s": processes["pdftoppm"],
-        "speedup_full": round(processes["pdftoppm"] / processes["cli"], 2),
-        "speedup_tablet": round(processes["pdftoppm"] / processes["cli_tablet"], 2),
+        **{f"{name}_s": figures["wall"] for name, figures in processes.items()},
+        **{f"{name}_cpu_s": figures["cpu"] for name, figures in processes.items()},
+        "speedup_full": round(processes["pdftoppm"]["wall"] / processes["cli"]["wall"], 2),
+        "speedup_tablet": round(processes["pdftoppm"]["wall"] / processes["cli_tablet"]["wall"], 2),
         "command": f"python bench/render.py --pages {args.pages} --repeat {args.repeat}",
     }
     if not args.no_write:

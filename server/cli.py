@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from agendas.rendering.cli import register as register_render
 from server import config
 
 
@@ -148,12 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_arg(p)
     p.set_defaults(func=cmd_create_user)
 
-    try:
-        from agendas.rendering.cli import register as register_render
-    except ImportError:  # the rendering pipeline is optional in a partial checkout
-        register_render = None
-    if register_render:
-        register_render(sub)
+    register_render(sub)
     return parser
 
 

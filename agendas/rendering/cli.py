@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     default = Limits()
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the page images")
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the page images")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     parser.add_argument("--sizes", default=",".join(WIDTHS),
                         help=f"image sizes to make, from {', '.join(f'{k}={v}px' for k, v in WIDTHS.items())}")

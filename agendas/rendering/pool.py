@@ -27,12 +27,14 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from types import ModuleType
 
 from .errors import RenderError
 from .limits import Limits
@@ -67,6 +69,30 @@ def _child(*args: object) -> None:
     worker.serve(*args)  # type: ignore[arg-type]
 
 
+def _preload() -> list[str]:
+    """Modules the fork server imports once, so that each child starts in milliseconds.
+
+    multiprocessing makes every child re-run the parent's main module first (the
+    `phonghop` script, or `server.cli` under `python -m`), and Python 3.11's fork
+    server does not preload a main script itself. So preload the main module by name
+    and whatever modules it imported: then re-running it costs each child a few
+    statements instead of importing aiohttp, SQLAlchemy and the rest per document.
+    """
+    main = sys.modules.get("__main__")
+    by_name = getattr(getattr(main, "__spec__", None), "name", None)  # python -m NAME
+    names = set()
+    for value in vars(main).values() if main else ():
+        if isinstance(value, ModuleType):  # `import a.b` binds `a`: take what was loaded under it
+            names.update(n for n in sys.modules if n == value.__name__ or n.startswith(value.__name__ + "."))
+        else:  # `from a.b import f`
+            names.add(getattr(value, "__module__", None))
+    # Modules loaded from files: builtins and frozen ones cost nothing.
+    imported = sorted(n for n in names if getattr(sys.modules.get(n), "__file__", None))
+    if by_name and not by_name.endswith("__main__"):
+        imported.append(by_name)
+    return ["__main__", *imported, "agendas.rendering.worker"]
+
+
 def _noop() -> None:
     pass
 
@@ -96,7 +122,7 @@ class RenderPool:
         # forkserver, not fork: forking the server would copy its threads, locks and
         # sockets into the child. Preloading makes each child start in milliseconds.
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["__main__", "agendas.rendering.worker"])
+        self._ctx.set_forkserver_preload(_preload())
         self._slots = asyncio.Semaphore(self.workers)
         self._waiting = 0  # documents waiting for a slot; helpers make way for them
         self._live: set[_Child] = set()

@@ -46,16 +46,19 @@ def detect(path: Path) -> str:
             head = f.read(_HEAD)
     except OSError as e:
         raise RenderError("not_found", f"cannot read the file: {e.strerror}") from None
-    if b"%PDF-" in head or _PDF_OBJECT.search(head):
-        return "pdf"
+    # Signatures at offset 0 first: an image whose metadata happens to contain "%PDF-"
+    # is still an image.
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(_PNG):
         return "png"
     if head.startswith(_OLE):
         return "office"
-    if head.startswith(_ZIP) and _is_office_zip(path):
-        return "office"
+    if head.startswith(_ZIP):
+        if _is_office_zip(path):
+            return "office"
+    elif b"%PDF-" in head or _PDF_OBJECT.search(head):
+        return "pdf"
     raise RenderError("unsupported_type", "not a PDF, JPEG, PNG or office document")
 
 

@@ -15,6 +15,7 @@ Protocol, one JSON object per message:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import io
@@ -23,6 +24,7 @@ import math
 import os
 import resource
 import sys
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -52,6 +54,10 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (mal
 
 RenderPage = Callable[[int], dict]
 
+# A child re-runs the parent's main module, which the fork server has already imported
+# (see pool._preload): that is intended, so runpy need not warn about it in every child.
+warnings.filterwarnings("ignore", r".* found in sys\.modules after import of package", RuntimeWarning)
+
 # Pillow imports its format plugins on first use (50 ms). This module is preloaded by the
 # pool's fork server, so doing it here once makes every child start with them loaded.
 Image.preinit()
@@ -61,18 +67,17 @@ def serve(conn: Connection, path: str, out_dir: str, filename: str | None, limit
     """Child entry point: open the document, then render the pages the pool asks for."""
     _confine(limits)
     try:
-        pages, render, warnings = open_document(Path(path), filename, limits, Path(out_dir))
-        _send(conn, {"t": "open", "pages": pages, "warnings": warnings})
+        pages, render, notes = open_document(Path(path), filename, limits, Path(out_dir))
+        _send(conn, {"t": "open", "pages": pages, "warnings": notes})
         while (index := json.loads(conn.recv_bytes())) is not None:
             _send(conn, {"t": "page", "i": index, **render(index)})
     except (EOFError, BrokenPipeError):
         return  # the pool is gone or gave up on this document
-    except MemoryError:
-        _send(conn, {"t": "error", "code": "out_of_memory", "message": "ran out of memory"})
     except Exception as e:  # whatever MuPDF or Pillow raised, the file is at fault
         error = e if isinstance(e, RenderError) else _classify(e)
         # Messages reach users: they must not reveal where the server keeps its files.
-        _send(conn, {"t": "error", "code": error.code, "message": error.message.replace(path, "the file")})
+        with contextlib.suppress(OSError):
+            _send(conn, {"t": "error", "code": error.code, "message": error.message.replace(path, "the file")})
 
 
 def _confine(limits: Limits) -> None:
@@ -110,7 +115,7 @@ def _send(conn: Connection, message: dict) -> None:
 
 def _classify(e: Exception) -> RenderError:
     text = str(e) or type(e).__name__
-    if "alloc" in text or "out of memory" in text.lower():  # MuPDF: "malloc (n bytes) failed", "calloc ..."
+    if isinstance(e, MemoryError) or "alloc" in text or "out of memory" in text.lower():  # MuPDF: "malloc (n bytes) failed", "calloc ..."
         return RenderError("out_of_memory", text[:200])
     return RenderError("corrupt", text[:200])
 
@@ -147,29 +152,30 @@ def _open_pdf(path: Path, limits: Limits, out_dir: Path) -> tuple[int, RenderPag
             raise RenderError("corrupt", f"page {index + 1} has no size")
         # One display list per page: the content stream is interpreted once for all sizes.
         dl = page.get_displaylist()
-        warnings: list[str] = []
-        probe = _pixmap(dl, rect, _PROBE_WIDTH, pymupdf.csRGB, limits, warnings)
+        notes: list[str] = []
+        probe = _pixmap(dl, rect, _PROBE_WIDTH, pymupdf.csRGB, limits, notes)
         colorspace = pymupdf.csGRAY if _is_gray(probe) else pymupdf.csRGB
         images = {
-            name: _store(_jpeg(_pixmap(dl, rect, width, colorspace, limits, warnings), limits), out_dir)
+            name: _store(_jpeg(_pixmap(dl, rect, width, colorspace, limits, notes), limits), out_dir)
             for name, width in limits.widths.items()
         }
         text = nfc(page.get_text())
         if len(text) > _MAX_TEXT:
-            warnings.append(f"page {index + 1}: text cut to {_MAX_TEXT} characters")
+            notes.append(f"page {index + 1}: text cut to {_MAX_TEXT} characters")
             text = text[:_MAX_TEXT]
-        warnings += _mupdf_warnings(index)
-        return {"images": images, "text": text, "folded": fold(text), "warnings": warnings}
+        notes += _mupdf_warnings(index)
+        return {"images": images, "text": text, "folded": fold(text), "warnings": notes}
 
     return doc.page_count, render, _mupdf_warnings(None)
 
 
-def _pixmap(dl, rect, width: int, colorspace, limits: Limits, warnings: list[str]) -> pymupdf.Pixmap:
+def _pixmap(dl: pymupdf.DisplayList, rect: pymupdf.Rect, width: int, colorspace: pymupdf.Colorspace,
+            limits: Limits, notes: list[str]) -> pymupdf.Pixmap:
     zoom = width / rect.width
     if width * rect.height * zoom > limits.max_pixels:
         # A page of absurd proportions: keep the image within the pixel budget.
         zoom = math.sqrt(limits.max_pixels / (rect.width * rect.height))
-        warnings.append(f"a page of {rect.width:.0f}x{rect.height:.0f} pt was rendered smaller")
+        notes.append(f"a page of {rect.width:.0f}x{rect.height:.0f} pt was rendered smaller")
     return dl.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=colorspace, alpha=False)
 
 
@@ -227,7 +233,7 @@ def _open_image(path: Path, limits: Limits, out_dir: Path) -> tuple[int, RenderP
     def render(index: int) -> dict:
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when even the largest output is smaller.
         largest = max(limits.widths.values())
-        image.draft("RGB", (largest, largest * height // max(width, 1)))
+        image.draft(None, (largest, largest * height // max(width, 1)))
         page = _flatten(ImageOps.exif_transpose(image))
         images = {}
         for name, w in limits.widths.items():

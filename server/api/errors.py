@@ -48,6 +48,8 @@ async def json_body(request: web.Request, *, empty_ok: bool = False) -> dict:
         raise
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise DomainError("the body is not valid JSON", code="bad_json", status=400) from None
+    except RecursionError:
+        raise DomainError("the body nests too deeply", code="bad_json", status=400) from None
     if not isinstance(body, dict):
         raise DomainError("the body must be a JSON object", code="bad_json", status=400)
     return body

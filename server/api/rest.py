@@ -70,8 +70,8 @@ async def caller(request: web.Request) -> sessions.Caller:
 def _path_ints(request: web.Request) -> dict:
     out = {}
     for name, value in request.match_info.items():
-        if not value.isdigit():
-            raise NotFound(f"{name} must be a number")
+        if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**31):
+            raise NotFound(f"{name} must be a whole number of an existing record")
         out[name] = int(value)
     return out
 
@@ -203,7 +203,7 @@ async def meeting(request: web.Request) -> web.Response:
 async def meeting_events(request: web.Request) -> web.Response:
     who = await caller(request)
     since = request.query.get("since")
-    if since is not None and not since.isdigit():
+    if since is not None and not (since.isascii() and since.isdigit() and int(since) < 2**31):
         raise Invalid("since must be a whole number")
     async with request.app["db"].read() as db:
         access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from server.commands.registry import Context, MeetingPayload, command
+from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import agenda as rules
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, NotFound
@@ -14,33 +14,33 @@ from server.store.views import agenda_items, agenda_list, meeting_dict, slots
 
 class ItemAdd(MeetingPayload):
     title: str = Field(min_length=1, max_length=500)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     position: int | None = Field(default=None, ge=0)
     presenter: str = Field(default="", max_length=300)
     planned_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
-    unit_id: int | None = None
+    unit_id: Id | None = None
 
 
 class ItemUpdate(MeetingPayload):
-    item_id: int
+    item_id: Id
     title: str | None = Field(default=None, min_length=1, max_length=500)
     presenter: str | None = Field(default=None, max_length=300)
     planned_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
-    unit_id: int | None = None
+    unit_id: Id | None = None
 
 
 class ItemMove(MeetingPayload):
-    item_id: int
-    parent_id: int | None = None
+    item_id: Id
+    parent_id: Id | None = None
     position: int = Field(ge=0)
 
 
 class ItemRef(MeetingPayload):
-    item_id: int
+    item_id: Id
 
 
 class CurrentItem(MeetingPayload):
-    item_id: int | None
+    item_id: Id | None
 
 
 def _editable(ctx: Context) -> None:
@@ -100,7 +100,7 @@ async def update(ctx: Context, data: ItemUpdate) -> dict:
     _editable(ctx)
     items = await agenda_items(ctx.db, ctx.meeting.id)
     item = await _item(ctx, items, data.item_id)
-    fields = data.model_dump(exclude_unset=True, exclude={"meeting_id", "item_id"})
+    fields = data.changes(keep={"meeting_id", "item_id"}, required={"title", "presenter"})
     if "unit_id" in fields:
         await _unit(ctx, fields["unit_id"])
     for name, value in fields.items():

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from server.commands.registry import Context, MeetingPayload, command
+from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from server.store.tables import Attendance, Participant, utcnow
@@ -14,7 +14,7 @@ from server.store.views import attendance_dict, quorum
 
 
 class AttendanceSet(MeetingPayload):
-    participant_id: int
+    participant_id: Id
     status: Literal["present", "absent", "excused"]
     reason: str = Field(default="", max_length=1000)
 

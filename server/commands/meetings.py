@@ -7,11 +7,10 @@ from datetime import datetime
 from pydantic import Field, field_validator
 from sqlalchemy import func, select
 
-from server.commands.registry import Context, MeetingPayload, Payload, command
+from server.commands.registry import Context, Id, MeetingPayload, Moment, Payload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Invalid, NotFound
 from server.domain.quorum import parse_fraction
-from server.domain.times import aware
 from server.store.tables import AgendaItem, Meeting, Participant, Unit
 from server.store.views import meeting_dict
 
@@ -24,11 +23,11 @@ def _quorum(value: str | None) -> str | None:
 
 class MeetingCreate(Payload):
     title: str = Field(min_length=1, max_length=500)
-    unit_id: int
+    unit_id: Id
     place: str = Field(default="", max_length=300)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    quorum: str = "2/3"
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    quorum: str = Field(default="2/3", max_length=20)
     code: str | None = Field(default=None, max_length=64)
 
     _q = field_validator("quorum")(_quorum)
@@ -37,9 +36,9 @@ class MeetingCreate(Payload):
 class MeetingUpdate(MeetingPayload):
     title: str | None = Field(default=None, min_length=1, max_length=500)
     place: str | None = Field(default=None, max_length=300)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    quorum: str | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    quorum: str | None = Field(default=None, max_length=20)
 
     _q = field_validator("quorum")(_quorum)
 
@@ -53,11 +52,9 @@ def _check_times(starts: datetime | None, ends: datetime | None) -> None:
 async def create(ctx: Context, data: MeetingCreate) -> dict:
     if await ctx.db.get(Unit, data.unit_id) is None:
         raise NotFound(f"unit {data.unit_id} does not exist")
-    starts = aware(data.starts_at) if data.starts_at else None
-    ends = aware(data.ends_at) if data.ends_at else None
-    _check_times(starts, ends)
+    _check_times(data.starts_at, data.ends_at)
     meeting = Meeting(
-        title=data.title, unit_id=data.unit_id, place=data.place, starts_at=starts, ends_at=ends,
+        title=data.title, unit_id=data.unit_id, place=data.place, starts_at=data.starts_at, ends_at=data.ends_at,
         quorum=data.quorum, code=data.code, status="draft", last_seq=0,
     )
     ctx.db.add(meeting)
@@ -74,10 +71,7 @@ async def update(ctx: Context, data: MeetingUpdate) -> dict:
     m = ctx.meeting
     if m.status == lifecycle.Status.CLOSED:
         raise DomainError("a closed meeting is part of the record and cannot change")
-    fields = data.model_dump(exclude_unset=True, exclude={"meeting_id"})
-    for name in ("starts_at", "ends_at"):
-        if fields.get(name) is not None:
-            fields[name] = aware(fields[name])
+    fields = data.changes(keep={"meeting_id"}, required={"title", "place", "quorum"})
     for name, value in fields.items():
         setattr(m, name, value)
     _check_times(m.starts_at, m.ends_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from server.commands.registry import Context, MeetingPayload, command
+from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Invalid, NotFound
 from server.domain.permissions import MEETING_ROLES, VOTES_BY_DEFAULT
@@ -15,23 +15,23 @@ RoleName = str  # validated against MEETING_ROLES below, so the list lives in on
 
 
 class ParticipantAdd(MeetingPayload):
-    user_id: int | None = None
+    user_id: Id | None = None
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: RoleName
     voting: bool | None = None
-    unit_id: int | None = None
+    unit_id: Id | None = None
     title: str = Field(default="", max_length=300)
 
 
 class ParticipantUpdate(MeetingPayload):
-    participant_id: int
+    participant_id: Id
     role: RoleName | None = None
     voting: bool | None = None
     title: str | None = Field(default=None, max_length=300)
 
 
 class ParticipantRef(MeetingPayload):
-    participant_id: int
+    participant_id: Id
 
 
 def _role(role: str | None) -> None:
@@ -85,9 +85,8 @@ async def update(ctx: Context, data: ParticipantUpdate) -> dict:
     _open(ctx)
     _role(data.role)
     p = await _participant(ctx, data.participant_id)
-    for name, value in data.model_dump(exclude_unset=True, exclude={"meeting_id", "participant_id"}).items():
-        if value is not None:
-            setattr(p, name, value)
+    for name, value in data.changes(keep={"meeting_id", "participant_id"}, required={"role", "voting", "title"}).items():
+        setattr(p, name, value)
     await ctx.db.flush()
     ctx.emit("participant.updated", {"participant": participant_dict(p)})
     ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})

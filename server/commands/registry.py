@@ -9,14 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.sessions import Caller
+from server.domain.errors import Invalid
 from server.domain.text import nfc
+from server.domain.times import aware
 from server.store.eventlog import Pending
 from server.store.tables import Meeting, Participant
+
+# Row ids: whole JSON numbers only (not true, not "5"), within PostgreSQL's integer.
+Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+
+
+def _moment(value: datetime) -> datetime:
+    # A time typed without a zone was meant in Vietnam; years far out are typing errors
+    # (and 0001-01-01 would not survive the conversion to UTC).
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("a date between the years 1900 and 2200")
+    return aware(value)
+
+
+Moment = Annotated[datetime, AfterValidator(_moment)]
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text cannot contain a NUL character")
+    return nfc(value)
 
 
 class Payload(BaseModel):
@@ -28,14 +52,29 @@ class Payload(BaseModel):
     @classmethod
     def _nfc(cls, value):
         if isinstance(value, str):
-            return nfc(value)
+            return _text(value)
         if isinstance(value, list):
-            return [nfc(v) if isinstance(v, str) else v for v in value]
+            return [_text(v) if isinstance(v, str) else v for v in value]
         return value
+
+    def changes(self, *, keep: set[str], required: set[str] = frozenset()) -> dict:
+        """The fields the client sent, except `keep` (the ids that name the target).
+
+        `required` fields may be left out but not set to null: null would mean
+        "erase", and these cannot be empty.
+        """
+        fields = self.model_dump(exclude_unset=True, exclude=keep)
+        nulls = sorted(name for name in required if name in fields and fields[name] is None)
+        if nulls:
+            raise Invalid(
+                "these fields cannot be null",
+                details=[{"field": n, "problem": "leave it out to keep the current value"} for n in nulls],
+            )
+        return fields
 
 
 class MeetingPayload(Payload):
-    meeting_id: int
+    meeting_id: Id
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.auth.passwords import hash_password
 from server.auth.sessions import user_dict
-from server.commands.registry import Context, Payload, command
+from server.commands.registry import Context, Id, Payload, command
 from server.domain import orgtree
 from server.domain.errors import Invalid, NotFound
 from server.domain.permissions import GLOBAL_ROLES
@@ -22,16 +22,16 @@ class UnitCreate(Payload):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=300)
     level: str = Field(min_length=1, max_length=100)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     valid_from: date | None = None
     valid_to: date | None = None
 
 
 class UnitUpdate(Payload):
-    unit_id: int
+    unit_id: Id
     name: str | None = Field(default=None, min_length=1, max_length=300)
     level: str | None = Field(default=None, min_length=1, max_length=100)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     valid_from: date | None = None
     valid_to: date | None = None
 
@@ -58,7 +58,7 @@ async def update_unit(ctx: Context, data: UnitUpdate) -> dict:
     unit = await ctx.db.get(Unit, data.unit_id)
     if unit is None:
         raise NotFound(f"unit {data.unit_id} does not exist")
-    fields = data.model_dump(exclude_unset=True, exclude={"unit_id"})
+    fields = data.changes(keep={"unit_id"}, required={"name", "level"})
     if "parent_id" in fields:
         nodes = await _nodes(ctx)
         if fields["parent_id"] is not None and fields["parent_id"] not in nodes:
@@ -75,7 +75,7 @@ class UserCreate(Payload):
     full_name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=200)
     roles: list[str] = Field(default_factory=list)
-    unit_id: int | None = None
+    unit_id: Id | None = None
 
 
 @command("user.create", UserCreate, "Create an account", ("POST", "/api/users"))

@@ -28,8 +28,8 @@ def _int(data: dict, name: str, optional: bool = False) -> int | None:
     value = data.get(name)
     if value is None and optional:
         return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid(f"{name} must be an integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise Invalid(f"{name} must be a whole number")
     return value
 
 
@@ -71,7 +71,7 @@ def register(sio: socketio.AsyncServer, app) -> None:
             async with db.read() as session:
                 caller = await sessions.resolve(session, token if isinstance(token, str) else None)
         except DomainError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(exc.as_dict()) from None
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.as_dict()) from None
         await sio.save_session(sid, {"token": token, "user_id": caller.user_id})
         await sio.enter_room(sid, user_room(caller.user_id))
         CONNECTED.inc()

@@ -26,6 +26,18 @@ def test_detects_kinds_by_content_not_name(tmp_path, make_pdf, samples):
     assert detect(ole) == "office"
 
 
+@pytest.mark.parametrize("content, kind", [
+    (b"%PDF-1.7\n", "pdf"),
+    (b"junk before the header %PDF-1.4\n", "pdf"),
+    (b"%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>", "pdf"),  # no %PDF- line: readers cope
+    (b"\xff\xd8\xff\xe1 Exif ... %PDF-1.4 in a comment", "jpeg"),  # a polyglot stays what it starts as
+])
+def test_detects_from_leading_bytes(tmp_path, content, kind):
+    path = tmp_path / "x"
+    path.write_bytes(content)
+    assert detect(path) == kind
+
+
 @pytest.mark.parametrize("content", [b"hello", b"", b"PK\x03\x04 not really a zip", b"GIF89a"])
 def test_unknown_content_is_unsupported(tmp_path, content):
     path = tmp_path / "x"

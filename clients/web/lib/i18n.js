@@ -176,6 +176,8 @@ const TABLE = {
   'error.conflict': ['Thao tác không hợp lệ ở trạng thái hiện tại.', 'Not allowed in the current state.'],
   'error.idempotency_conflict': ['Thao tác trùng lặp.', 'Duplicate operation.'],
   'error.unknown_command': ['Lệnh không được hỗ trợ.', 'Unsupported command.'],
+  'error.invalid_transition': ['Bước này không hợp lệ ở trạng thái hiện tại của cuộc họp.', 'This step is not valid in the meeting\'s current state.'],
+  'error.internal': ['Máy chủ gặp lỗi, vui lòng thử lại.', 'The server failed; please try again.'],
   'error.network': ['Không kết nối được máy chủ.', 'Cannot reach the server.'],
   'error.timeout': ['Máy chủ không phản hồi, vui lòng thử lại.', 'The server did not answer; please try again.'],
   'error.unknown': ['Đã có lỗi xảy ra.', 'Something went wrong.'],

@@ -101,6 +101,7 @@ export class MeetingSync {
       } else {
         this.error = new CommandError(answer && answer.error);
         this.live.emitMeetingError(this.meetingId, this.error);
+        if (this.error.code === 'unauthorized') this.live.unauthorized();
       }
     } catch (_) {
       // Timed out or disconnected: the next connect joins again.
@@ -208,8 +209,7 @@ export class Live {
     });
     this.socket.on('connect_error', (err) => {
       if (isUnauthorized(err)) {
-        this.stop();
-        notifyUnauthorized();
+        this.unauthorized();
         return;
       }
       this.setState(this.everConnected ? 'reconnecting' : 'connecting');
@@ -237,6 +237,11 @@ export class Live {
 
   emit(kind, arg) {
     for (const fn of this.listeners[kind]) fn(arg);
+  }
+
+  unauthorized() {
+    this.stop();
+    notifyUnauthorized();
   }
 
   emitMeetingError(meetingId, err) {
@@ -287,7 +292,9 @@ export class Live {
         await this.waitConnected(timeoutMs * 2);
         const ack = await this.request('command', { name, key, data }, timeoutMs);
         if (ack && ack.ok) return { result: ack.result, seq: ack.seq ?? null, key };
-        throw new CommandError(ack && ack.error);
+        const err = new CommandError(ack && ack.error);
+        if (err.code === 'unauthorized') notifyUnauthorized();
+        throw err;
       } catch (e) {
         if (e instanceof CommandError) throw e;
         lastError = e;

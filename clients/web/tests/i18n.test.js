@@ -1,0 +1,53 @@
+// Every string the pages show has a Vietnamese and an English text.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { getLang, hasKey, localInputToUtc, setLang, t } from '../lib/i18n.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function sources() {
+  const out = [];
+  for (const dir of ['lib', 'components', 'apps']) {
+    for (const f of readdirSync(join(ROOT, dir))) if (f.endsWith('.js')) out.push(readFileSync(join(ROOT, dir, f), 'utf8'));
+  }
+  return out.join('\n');
+}
+
+test('every literal key used with t() is in the table', () => {
+  const keys = [...sources().matchAll(/\bt\('([a-z_.]+)'/g)].map((m) => m[1]);
+  assert.ok(keys.length > 50);
+  assert.deepEqual(keys.filter((k) => !hasKey(k)), []);
+});
+
+test('keys built from wire values are in the table', () => {
+  const families = {
+    status: ['draft', 'published', 'in_session', 'adjourned', 'closed'],
+    role: ['chair', 'secretary', 'delegate', 'guest', 'observer', 'operator'],
+    att: ['present', 'absent', 'excused', 'unknown'],
+    life: ['publish', 'start', 'adjourn', 'resume', 'close'],
+    conn: ['online', 'connecting', 'reconnecting', 'offline'],
+    lang: ['vi', 'en'],
+    error: ['unauthorized', 'forbidden', 'not_found', 'invalid', 'bad_json', 'too_large', 'conflict',
+      'idempotency_conflict', 'unknown_command'],
+  };
+  const missing = Object.entries(families).flatMap(([f, vs]) => vs.map((v) => `${f}.${v}`)).filter((k) => !hasKey(k));
+  assert.deepEqual(missing, []);
+});
+
+test('Vietnamese first, English on request', () => {
+  assert.equal(getLang(), 'vi');
+  assert.equal(t('att.check_in'), 'Điểm danh');
+  setLang('en');
+  assert.equal(t('att.check_in'), 'Check in');
+  assert.equal(t('quorum.present', { present: 3, members: 5 }), 'Present 3/5');
+  setLang('vi');
+});
+
+test('a time typed in Vietnam is sent as UTC', () => {
+  assert.equal(localInputToUtc('2026-12-10T08:00'), '2026-12-10T01:00:00Z');
+  assert.equal(localInputToUtc(''), null);
+});
