@@ -557,37 +557,3 @@ def test_coturn_entrypoint_refuses_what_would_break_or_open_the_config(
 
 
 # --- `docker compose config`, when the plugin is installed ---------------------------------
-
-
-def _docker_compose() -> list[str]:
-    docker = shutil.which("docker")
-    if docker:
-        probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
-        if probe.returncode == 0:
-            return [docker, "compose"]
-    pytest.skip(
-        "the `docker compose` plugin is not installed here (CI does not install it either): "
-        "the compose file is checked by the tests above only"
-    )
-
-
-def _compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_VALUES}
-    return subprocess.run(
-        [*_docker_compose(), "--project-directory", str(ROOT), "-f", str(COMPOSE), "config", "-q"],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
-def test_docker_compose_accepts_the_file():
-    done = _compose_config(REQUIRED_VALUES)
-    assert done.returncode == 0, done.stderr
-
-
-def test_docker_compose_refuses_to_start_without_the_secrets():
-    done = _compose_config({k: v for k, v in REQUIRED_VALUES.items() if k != "POSTGRES_PASSWORD"})
-    assert done.returncode != 0 and "POSTGRES_PASSWORD" in done.stderr

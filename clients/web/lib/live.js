@@ -155,6 +155,13 @@ export class MeetingSync {
       return;
     }
     for (const ev of answer.events || []) this.applyByRule(ev);
+    // An events answer holds every event this client may see up to `head`, so every
+    // audience is current to it; without this a quiet audience (user:<id>) would keep
+    // min(heads) low and each reconnect would fetch the same events again.
+    if (!this.gap && answer.head != null) {
+      for (const a of Object.keys(this.heads)) this.heads[a] = Math.max(this.heads[a], answer.head);
+      this.snapshotHead = Math.max(this.snapshotHead, answer.head);
+    }
   }
 
   // A live event from the socket.

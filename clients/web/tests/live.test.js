@@ -96,12 +96,13 @@ test('a gap asks resync with since = min(heads) and applies the answer by the sa
   await tick();
   assert.deepEqual(live.requests[1], { kind: 'resync', meeting_id: 1, since: 5 });
   assert.deepEqual(titles(sync), ['A', 'B']);
-  assert.deepEqual(sync.heads, { meeting: 8, 'user:7': 7 });
+  // The answer is complete up to its head (8): every audience is current to it.
+  assert.deepEqual(sync.heads, { meeting: 8, 'user:7': 8 });
   // A reconnect joins again from the lowest head.
   live.answersDone = true;
   live.request = (kind, payload) => { live.requests.push({ kind, ...payload }); return Promise.resolve({ ok: true, events: [], head: 8 }); };
   await sync.join();
-  assert.deepEqual(live.requests[2], { kind: 'join', meeting_id: 1, since: 7 });
+  assert.deepEqual(live.requests[2], { kind: 'join', meeting_id: 1, since: 8 });
 });
 
 test('events that arrive while a join is in flight wait for its answer', async () => {
