@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import string
 from pathlib import Path
 
 import socketio
@@ -21,13 +22,22 @@ from server.store.db import Database
 log = logging.getLogger("phonghop")
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
-PAGES = {"/": "tablet.html", "/console": "console.html", "/projector": "projector.html",
-         "/bridge": "bridge.html", "/ops": "ops.html"}
+# path -> (the app module under clients/web/apps/, the page title); every page is the
+# same shell (clients/web/page.html) around its own app.
+PAGES = {
+    "/": ("tablet", "Đại biểu"),
+    "/console": ("console", "Văn phòng"),
+    "/projector": ("projector", "Màn chiếu"),
+    "/bridge": ("bridge", "Điểm cầu"),
+    "/ops": ("ops", "Kỹ thuật"),
+}
 
 
-def _page(name: str):
-    async def handle(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_ROOT / name, headers={"Cache-Control": "no-cache"})
+def _page(app_name: str, title: str):
+    html = string.Template((WEB_ROOT / "page.html").read_text(encoding="utf-8")).substitute(app=app_name, title=title)
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
     return handle
 
@@ -102,8 +112,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for path, name in PAGES.items():
-        app.router.add_get(path, _page(name))
+    for path, (app_name, title) in PAGES.items():
+        app.router.add_get(path, _page(app_name, title))
     app.router.add_get("/static/{path:.+}", static_file)
     if (WEB_ROOT / "node_modules").is_dir():
         app.router.add_static("/vendor/", WEB_ROOT / "node_modules", show_index=False, follow_symlinks=False)

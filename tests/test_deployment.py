@@ -434,7 +434,7 @@ def test_dockerignore_keeps_the_context_to_the_code():
         "server/store/migrations/env.py",
         "clients/web/package.json",
         "clients/web/package-lock.json",
-        "clients/web/tablet.html",
+        "clients/web/page.html",
     ):
         assert not dockerignore_excludes(path), f"{path} is needed by the build"
 

@@ -115,6 +115,8 @@ PAYLOADS: dict[str, Builder] = {
     "attendance.set": _b(lambda s, who: {
         "meeting_id": s.m, "participant_id": s.world.participants["daibieu03"], "status": "absent",
     }),
+    # The world's operator sits in the province's unit: that is its point.
+    "attendance.point_count": _b(lambda s, who: {"meeting_id": s.m, "point": "BN", "seated": 12}),
     "meeting.adjourn": _b(_meeting),
     "meeting.resume": _b(_meeting),
     "meeting.close": _b(_meeting),

@@ -211,3 +211,22 @@ async def test_delegate_checks_in_and_quorum_follows(world, role_user):
         assert event["data"]["quorum"]["present"] == (1 if role_user == "daibieu01" else 0)
     finally:
         await console.disconnect()
+
+
+async def test_quorum_counts_by_role_and_by_point(world):
+    await _publish(world)
+    live = world.live
+    status, body = await live.command(world.tokens["kythuat"], "attendance.point_count",
+                                      meeting_id=world.meeting_id, point="BN", seated=37)
+    assert status == 200, body
+    point = body["result"]["quorum"]["by_point"]["BN"]
+    assert point["seated"] == 37 and point["name"] == "Tỉnh Bắc Ninh"
+    # An operator reports only its own point.
+    status, body = await live.command(world.tokens["kythuat"], "attendance.point_count",
+                                      meeting_id=world.meeting_id, point="BN-TD", seated=5)
+    assert status == 403
+    await live.command(world.tokens["daibieu02"], "attendance.check_in", meeting_id=world.meeting_id)
+    status, snap = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens["chutri"])
+    by_role = snap["quorum"]["by_role"]
+    assert by_role["delegate"] == {"invited": 3, "present": 1}
+    assert by_role["guest"] == {"invited": 1, "present": 0}

@@ -197,7 +197,7 @@ async def meeting(request: web.Request) -> web.Response:
     who = await caller(request)
     async with request.app["db"].read() as db:
         access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])
-        return web.json_response(await views.snapshot(db, access.meeting, access.me))
+        return web.json_response(await views.snapshot(db, access.meeting, access.me, access.sees_secretariat))
 
 
 async def meeting_events(request: web.Request) -> web.Response:

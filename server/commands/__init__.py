@@ -1,3 +1,12 @@
 """Commands, one module per concept; importing this package registers them all."""
 
-from server.commands import agenda, attendance, meetings, participants, units  # noqa: F401
+from server.commands import (  # noqa: F401
+    agenda,
+    attendance,
+    comments,
+    meetings,
+    participants,
+    polls,
+    speakers,
+    units,
+)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
+from sqlalchemy import select
 
 from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from server.store.tables import Attendance, Participant, utcnow
+from server.domain.permissions import STAFF, Role
+from server.store.tables import Attendance, Participant, PointAttendance, Unit, utcnow
 from server.store.views import attendance_dict, quorum
 
 
@@ -49,3 +51,30 @@ async def set_status(ctx: Context, data: AttendanceSet) -> dict:
     if data.status == "excused" and not data.reason:
         raise Invalid("an excused absence needs its reason")
     return await _record(ctx, p, data.status, data.reason)
+
+
+class PointCount(MeetingPayload):
+    point: str = Field(min_length=1, max_length=64)  # the point's unit code
+    seated: int = Field(strict=True, ge=0, le=100_000)
+
+
+@command("attendance.point_count", PointCount, "Report how many people sit at a bridge point",
+         ("POST", "/api/meetings/{meeting_id}/points/attendance"))
+async def point_count(ctx: Context, data: PointCount) -> dict:
+    if not lifecycle.attendance_open(ctx.meeting.status):
+        raise DomainError(f"attendance is not taken while the meeting is {ctx.meeting.status}")
+    unit = await ctx.db.scalar(select(Unit).where(Unit.code == data.point))
+    if unit is None:
+        raise NotFound(f"no bridge point {data.point!r}")
+    is_staff = bool(ctx.roles & STAFF)
+    if not is_staff and not (ctx.me and ctx.me.role == Role.OPERATOR and ctx.me.unit_id == unit.id):
+        raise Forbidden("only the point's own operator or the secretariat reports its count")
+    row = await ctx.db.get(PointAttendance, (ctx.meeting.id, unit.id))
+    if row is None:
+        row = PointAttendance(meeting_id=ctx.meeting.id, unit_id=unit.id, seated=data.seated)
+        ctx.db.add(row)
+    row.seated, row.at, row.by_user_id = data.seated, utcnow(), ctx.caller.user_id
+    await ctx.db.flush()
+    answer = {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)}
+    ctx.emit("attendance.updated", answer)
+    return answer

@@ -21,12 +21,15 @@ class Role(StrEnum):
     GUEST = "guest"
     OBSERVER = "observer"
     OPERATOR = "operator"  # bridge-point operator
+    # every signed-in account, for commands whose handler decides from the data (a comment
+    # round addressed to units is open to the accounts of those units, participants or not)
+    ACCOUNT = "account"
 
 
 # Members vote by default; guests, observers and bridge-point operators attend without a vote.
 VOTES_BY_DEFAULT = frozenset({Role.CHAIR, Role.SECRETARY, Role.DELEGATE})
 GLOBAL_ROLES = frozenset({Role.ADMIN, Role.SECRETARIAT})
-MEETING_ROLES = frozenset(set(Role) - GLOBAL_ROLES)
+MEETING_ROLES = frozenset(set(Role) - GLOBAL_ROLES - {Role.ACCOUNT})
 PARTICIPANT = frozenset(MEETING_ROLES)
 STAFF = frozenset({Role.ADMIN, Role.SECRETARIAT, Role.SECRETARY})
 # Those who may see the secretariat's audience of the event log.
@@ -55,6 +58,29 @@ MATRIX: dict[str, frozenset[Role]] = {
     "participant.remove": STAFF,
     "attendance.check_in": PARTICIPANT,
     "attendance.set": STAFF,
+    # The operator may report only its own point; the handler checks which.
+    "attendance.point_count": STAFF | {Role.OPERATOR},
+    "poll.create": STAFF,
+    "poll.update": STAFF,
+    "poll.delete": STAFF,
+    "poll.open": STAFF | {Role.CHAIR},
+    "poll.close": STAFF | {Role.CHAIR},
+    "poll.publish": STAFF | {Role.CHAIR},
+    # Entitlement (a voting right, checked in when the poll opened) is checked by the handler.
+    "poll.vote": PARTICIPANT,
+    "poll.hands": STAFF | {Role.OPERATOR},
+    "speaker.request": PARTICIPANT - {Role.OBSERVER},
+    "speaker.withdraw": STAFF | PARTICIPANT,  # the handler lets only the author or staff withdraw
+    "speaker.approve": STAFF | {Role.CHAIR},
+    "speaker.move": STAFF | {Role.CHAIR},
+    "speaker.start": STAFF | {Role.CHAIR},
+    "speaker.stop": STAFF | {Role.CHAIR},
+    "speaker.summary": STAFF,
+    "comment_round.open": STAFF,
+    "comment_round.close": STAFF,
+    # Participants, and in a round addressed to units any account of those units: the handler checks.
+    "comment.add": frozenset({Role.ACCOUNT}),
+    "comment.triage": STAFF,
 }
 
 # Reading a meeting: any participant once published; drafts only its staff.
@@ -64,4 +90,4 @@ READ_DRAFT = STAFF | {Role.CHAIR}
 
 def allowed(command: str, roles: set[str] | frozenset[str]) -> bool:
     permitted = MATRIX.get(command)
-    return bool(permitted) and any(r in permitted for r in roles)
+    return bool(permitted) and any(r in permitted for r in {*roles, Role.ACCOUNT})

@@ -17,7 +17,7 @@ async def catch_up(db: AsyncSession, caller: Caller, access: Access, since: int 
     """
     head = access.meeting.last_seq
     if since is None or since < 0 or since > head or head - since > window:
-        snap = await views.snapshot(db, access.meeting, access.me)
+        snap = await views.snapshot(db, access.meeting, access.me, access.sees_secretariat)
         return {"snapshot": snap, "head": snap["head"]}
     audiences = audiences_for(caller.user_id, access.sees_secretariat)
     events = await eventlog.since(db, access.meeting.id, since, audiences, limit=window + 1)

@@ -167,6 +167,17 @@ class Attendance(Base):
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class PointAttendance(Base):
+    """How many people sit at a bridge point, as its operator reports it."""
+
+    __tablename__ = "point_attendance"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    seated: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class Event(Base):
     """The meeting's event log: gap-free `seq` per meeting; `prev` chains one audience."""
 
@@ -192,3 +203,142 @@ class CommandResult(Base):
     name: Mapped[str] = mapped_column(String(60))
     result: Mapped[dict] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Deliberation: polls, the list of speakers, comments on drafts -------------------
+
+
+class Poll(Base):
+    """A vote. The definition is fixed once it opens; `entitled` and `members` are frozen then."""
+
+    __tablename__ = "polls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))  # motion | choice | election
+    title: Mapped[str] = mapped_column(String(500))
+    options: Mapped[list] = mapped_column(JSON, default=list)  # [{"id", "label"}]
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_selections: Mapped[int] = mapped_column(Integer, default=1)
+    max_selections: Mapped[int] = mapped_column(Integer, default=1)
+    seats: Mapped[int] = mapped_column(Integer, default=1)
+    majority: Mapped[dict] = mapped_column(JSON)  # {"base", "threshold", "strict"}
+    quorum: Mapped[str] = mapped_column(String(20), default="2/3")
+    quorum_of: Mapped[str] = mapped_column(String(20), default="present")
+    may_change_vote: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds; None: until closed
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entitled: Mapped[list] = mapped_column(JSON, default=list)  # participant ids, frozen at the opening
+    points_present: Mapped[dict] = mapped_column(JSON, default=dict)  # bridge point -> people there
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(JSON)  # computed at the close, kept with the record
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollVoter(Base):
+    """Who has voted in a poll: one row per voter, enforced by the primary key.
+
+    For a secret poll this is all that is kept about the voter; the choice lives in
+    SecretBallot with nothing that points back here. No time is stored.
+    """
+
+    __tablename__ = "poll_voters"
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+
+
+class NamedBallot(Base):
+    """The choice of one voter in an open (named) poll."""
+
+    __tablename__ = "named_ballots"
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    selections: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SecretBallot(Base):
+    """A secret ballot: the choice and the voter's receipt code, and nothing else.
+
+    The key is random (no sequence), there is no time, and the table has no rowid on
+    SQLite (its rows are kept in key order, not insertion order); see docs/ballot-secrecy.md.
+    """
+
+    __tablename__ = "secret_ballots"
+    __table_args__ = {"sqlite_with_rowid": False}
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), index=True)
+    selections: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    receipt: Mapped[str] = mapped_column(String(40))
+
+
+class PointCount(Base):
+    """A show of hands at a bridge point, entered by the point's secretary."""
+
+    __tablename__ = "poll_point_counts"
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    point: Mapped[str] = mapped_column(String(64), primary_key=True)  # the point's unit code
+    counts: Mapped[dict] = mapped_column(JSON)  # option id -> hands
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpeakerRequest(Base):
+    """A request to speak, and once given the floor, the speech itself (for the minutes)."""
+
+    __tablename__ = "speaker_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    point: Mapped[str | None] = mapped_column(String(64))  # a bridge point's unit code, when a point asks
+    topic: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="ordinary")  # ordinary | point_of_order
+    state: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting|approved|speaking|done|withdrawn
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    limit_seconds: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text, default="")  # typed by the secretary for the minutes
+
+
+class CommentRound(Base):
+    """A call for comments on a draft, in the hall or before the meeting, across units."""
+
+    __tablename__ = "comment_rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    document_id: Mapped[int | None] = mapped_column(Integer)  # the draft; documents land with meeting packs
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    units: Mapped[list] = mapped_column(JSON, default=list)  # unit ids asked; empty: the meeting's participants
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("comment_rounds.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    author_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    anchor: Mapped[dict] = mapped_column(JSON)  # {"kind": "page"|"passage"|"item", ...}
+    section: Mapped[str] = mapped_column(String(300), default="")  # the part of the draft, for grouping
+    text: Mapped[str] = mapped_column(Text)
+    proposed_text: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(20), default="secretariat")  # secretariat | all
+    decision: Mapped[str | None] = mapped_column(String(20))  # accepted | explained | noted
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    triaged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

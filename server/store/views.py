@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain import agenda as agenda_rules
 from server.domain import quorum as quorum_rules
 from server.domain.text import name_key
 from server.domain.times import iso
-from server.store.tables import AgendaItem, Attendance, Meeting, Participant, Unit
+from server.store.tables import AgendaItem, Attendance, Meeting, Participant, PointAttendance, Unit
 
 
 def meeting_dict(m: Meeting) -> dict:
@@ -84,16 +84,32 @@ def agenda_list(items: list[AgendaItem]) -> list[dict]:
 
 
 async def quorum(db: AsyncSession, meeting: Meeting) -> dict:
-    members = await db.scalar(
-        select(func.count()).select_from(Participant).where(Participant.meeting_id == meeting.id, Participant.voting)
-    )
-    present = await db.scalar(
-        select(func.count())
-        .select_from(Participant)
-        .join(Attendance, Attendance.participant_id == Participant.id)
-        .where(Participant.meeting_id == meeting.id, Participant.voting, Attendance.status == "present")
-    )
-    return quorum_rules.compute(members or 0, present or 0, quorum_rules.parse_fraction(meeting.quorum)).as_dict()
+    """The quorum, with counts by role and the people seated at each bridge point."""
+    rows = (
+        await db.execute(
+            select(Participant.role, Participant.voting, Attendance.status)
+            .outerjoin(Attendance, Attendance.participant_id == Participant.id)
+            .where(Participant.meeting_id == meeting.id)
+        )
+    ).all()
+    members = sum(1 for _, voting, _ in rows if voting)
+    present = sum(1 for _, voting, status in rows if voting and status == "present")
+    by_role: dict[str, dict] = {}
+    for role, _, status in rows:
+        counts = by_role.setdefault(role, {"invited": 0, "present": 0})
+        counts["invited"] += 1
+        counts["present"] += status == "present"
+    points = (
+        await db.execute(
+            select(Unit.code, Unit.name, PointAttendance.seated, PointAttendance.at)
+            .join(PointAttendance, PointAttendance.unit_id == Unit.id)
+            .where(PointAttendance.meeting_id == meeting.id)
+        )
+    ).all()
+    figure = quorum_rules.compute(members, present, quorum_rules.parse_fraction(meeting.quorum)).as_dict()
+    figure["by_role"] = by_role
+    figure["by_point"] = {code: {"name": name, "seated": seated, "at": iso(at)} for code, name, seated, at in points}
+    return figure
 
 
 async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:
@@ -101,10 +117,18 @@ async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:
     return sorted(rows, key=lambda p: (name_key(p.full_name), p.id))
 
 
-async def snapshot(db: AsyncSession, meeting: Meeting, me: Participant | None) -> dict:
+async def snapshot(db: AsyncSession, meeting: Meeting, me: Participant | None, staff: bool = False) -> dict:
+    """Everything a screen needs to show the meeting, as `staff` (who sees the secretariat's
+    audience) or as a participant."""
+    from server.store import comment_views, poll_views, speaker_views
+
     people = await participants(db, meeting.id)
     attendance = (await db.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id))).all()
+    parts: dict = {}
+    for part in (poll_views, speaker_views, comment_views):
+        parts.update(await part.snapshot_part(db, meeting, me, staff))
     return {
+        **parts,
         "meeting": meeting_dict(meeting),
         "agenda": agenda_list(await agenda_items(db, meeting.id)),
         "participants": [participant_dict(p) for p in people],
