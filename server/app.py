@@ -17,6 +17,8 @@ from server.api.errors import errors_as_json
 from server.config import Settings
 from server.realtime import sockets
 from server.realtime.fanout import Fanout
+from server.realtime.poll_progress import PollProgress
+from server.store.ballots import BallotWriter
 from server.store.db import Database
 
 log = logging.getLogger("phonghop")
@@ -120,8 +122,22 @@ def create_app(settings: Settings) -> web.Application:
     else:
         log.warning("clients/web/node_modules is missing: run `npm ci` in clients/web for the web pages")
 
+    # Polls: the ballot writer (group commit) and the live counts / deadline closer.
+    app["poll_progress"] = PollProgress(app)
+    app["ballots"] = BallotWriter(app["db"], on_commit=app["poll_progress"].touch)
+
+    async def start_polls(app: web.Application) -> None:
+        app["ballots"].start()
+        app["poll_progress"].start()
+
+    async def stop_polls(app: web.Application) -> None:
+        await app["poll_progress"].stop()
+        await app["ballots"].stop()
+
     async def close(app: web.Application) -> None:
         await app["db"].close()
 
+    app.on_startup.append(start_polls)
+    app.on_cleanup.append(stop_polls)
     app.on_cleanup.append(close)
     return app

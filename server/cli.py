@@ -106,6 +106,14 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    # bench/ lives beside server/ in the source tree; it is not part of the installed server.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench import votes
+
+    return votes.main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phonghop", description="Paperless meetings and conference coordination")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", choices=["admin", "secretariat"])
     _data_dir_arg(p)
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("bench", help="run a benchmark (from the source tree)")
+    p.add_argument("which", choices=["votes"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own flags, e.g. --json")
+    p.set_defaults(func=cmd_bench)
 
     register_render(sub)
     return parser

@@ -29,6 +29,7 @@ class Settings:
     resync_window: int = 1000  # beyond this many missed events a client gets a snapshot
     demo_password: str | None = None
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)  # empty: same origin only
+    secret_polls: str = "allow"  # "forbid": secret electronic polls are refused (held on paper)
 
     @property
     def db_url(self) -> str:
@@ -59,4 +60,5 @@ def from_env() -> Settings:
         session_hours=int(_env("SESSION_HOURS", "12")),
         demo_password=_env("DEMO_PASSWORD"),
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()) if origins else (),
+        secret_polls=_env("SECRET_POLLS", "allow"),
     )

@@ -19,7 +19,7 @@ from server.commands.dispatch import execute
 from server.config import Settings
 from server.domain.times import LOCAL
 from server.store.db import Database
-from server.store.tables import Meeting, Participant, User
+from server.store.tables import Attendance, Meeting, Participant, User
 from server.store.views import agenda_items, agenda_list
 
 SAMPLE = Path(__file__).resolve().parent.parent / "agendas" / "examples" / "hoi-nghi-bch-tinh.yaml"
@@ -113,4 +113,12 @@ async def _run_past_meeting(db: Database, settings: Settings, meeting_id: int) -
             await run("agenda.set_current", item_id=item["id"])
     await run("meeting.adjourn")
     await run("meeting.close")
+    # The record says people arrived before the opening, not on the day the demo was seeded.
+    async with db.write() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        await session.execute(
+            update(Attendance)
+            .where(Attendance.meeting_id == meeting_id)
+            .values(at=meeting.starts_at - timedelta(minutes=20))
+        )
 

@@ -88,6 +88,136 @@ def _meeting(s: Setup, who: str) -> dict:
     return {"meeting_id": s.m}
 
 
+async def _poll(s: Setup, *steps: str, **opening) -> int:
+    """A throwaway motion, taken by the secretariat through `steps` (open, close)."""
+    poll_id = (await s.staff("poll.create", meeting_id=s.m, kind="motion", title="Biểu quyết tạm"))["poll_id"]
+    for step in steps:
+        await s.staff(f"poll.{step}", meeting_id=s.m, poll_id=poll_id, **(opening if step == "open" else {}))
+    return poll_id
+
+
+async def _poll_draft(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "poll_id": await _poll(s)}
+
+
+async def _poll_update(s: Setup, who: str) -> dict:
+    return {**await _poll_draft(s, who), "title": f"Biểu quyết sửa bởi {who}", "duration": 600}
+
+
+async def _poll_open(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "poll_id": await _poll(s, "open")}
+
+
+async def _poll_closed(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "poll_id": await _poll(s, "open", "close")}
+
+
+async def _poll_vote(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "poll_id": await _poll(s, "open"), "choice": "yes"}
+
+
+async def _poll_hands(s: Setup, who: str) -> dict:
+    poll_id = await _poll(s, "open", points_present={"BN": 12})
+    return {"meeting_id": s.m, "poll_id": poll_id, "point": "BN", "counts": {"yes": 7, "no": 3}}
+
+
+# --- the list of speakers and comments (docs/deliberation.md) -----------------------
+
+# Who may ask for the floor (participants but the observer), most often free to ask first.
+FLOOR = ("daibieu01", "daibieu02", "daibieu03", "khach", "thuky", "chutri", "kythuat")
+
+
+async def _speakers(s: Setup) -> list[dict]:
+    status, snap = await s.live.request("GET", f"/api/meetings/{s.m}", token=s.world.tokens["vanphong"])
+    assert status == 200, snap
+    return snap["speakers"]
+
+
+async def _ask(s: Setup, who: str) -> int | None:
+    status, body = await s.live.command(s.world.tokens[who], "speaker.request", key=new_key(), meeting_id=s.m)
+    return body["result"]["request_id"] if status == 200 else None
+
+
+async def _queued(s: Setup, approved: bool = False) -> int:
+    """A waiting request (approved if asked), made by whoever is free to ask when there is none."""
+    queued = [r for r in await _speakers(s) if r["state"] in ("waiting", "approved")]
+    found = next((r["id"] for r in queued if approved or r["state"] == "waiting"), None)
+    for who in FLOOR:
+        if found is not None:
+            break
+        found = await _ask(s, who)
+    assert found is not None, "nobody could ask for the floor"
+    if approved:
+        await s.staff("speaker.approve", meeting_id=s.m, request_id=found)
+    return found
+
+
+async def _speaker_withdraw(s: Setup, who: str) -> dict:
+    if who == "quansat":  # allowed by the matrix, but an observer has no request of its own
+        return {"meeting_id": s.m, "request_id": 2**31 - 1}
+    if who in FLOOR:
+        me = s.world.participants[who]
+        own = next((r["id"] for r in await _speakers(s)
+                    if r["participant_id"] == me and r["state"] in ("waiting", "approved")), None)
+        return {"meeting_id": s.m, "request_id": own or await _ask(s, who)}
+    return {"meeting_id": s.m, "request_id": await _queued(s)}
+
+
+async def _speaker_approve(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "request_id": await _queued(s)}
+
+
+async def _speaker_move(s: Setup, who: str) -> dict:
+    await _queued(s)
+    queued = [r for r in await _speakers(s) if r["state"] in ("waiting", "approved")]
+    if all(r["kind"] == "point_of_order" for r in queued):
+        await _ask(s, "daibieu01")
+        queued = [r for r in await _speakers(s) if r["state"] in ("waiting", "approved")]
+    ordinary = [r for r in queued if r["kind"] == "ordinary"]
+    return {"meeting_id": s.m, "request_id": ordinary[-1]["id"], "position": len(queued) - len(ordinary)}
+
+
+async def _speaker_start(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "request_id": await _queued(s, approved=True)}
+
+
+async def _speaker_summary(s: Setup, who: str) -> dict:
+    done = [r["id"] for r in await _speakers(s) if r["state"] == "done"]
+    if not done:
+        request_id = await _queued(s, approved=True)
+        await s.staff("speaker.start", meeting_id=s.m, request_id=request_id)
+        await s.staff("speaker.stop", meeting_id=s.m)
+        done = [request_id]
+    return {"meeting_id": s.m, "request_id": done[0], "summary": f"Tóm tắt ý kiến ({who})"}
+
+
+async def _province_round(s: Setup) -> int:
+    """A round addressed to the province: every account of the world belongs to it, so
+    comment.add, allowed to every account by the matrix, is refused to none."""
+    if getattr(s, "province_round", None) is None:
+        s.province_round = (await s.staff(
+            "comment_round.open", meeting_id=s.m, title="Dự thảo Nghị quyết", units=[s.world.unit_id]
+        ))["round"]["id"]
+    return s.province_round
+
+
+async def _comment_add(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "round_id": await _province_round(s), "text": f"Góp ý của {who}",
+            "anchor": {"kind": "passage", "quote": "Điều 1"}}
+
+
+async def _comment_triage(s: Setup, who: str) -> dict:
+    status, body = await s.live.command(s.world.tokens["daibieu01"], "comment.add", key=new_key(),
+                                        **await _comment_add(s, "daibieu01"))
+    assert status == 200, body
+    return {"meeting_id": s.m, "comment_id": body["result"]["comment"]["id"], "decision": "accepted"}
+
+
+async def _comment_round_close(s: Setup, who: str) -> dict:
+    rnd = await s.staff("comment_round.open", meeting_id=s.m, title=f"Đợt góp ý của {who}")
+    return {"meeting_id": s.m, "round_id": rnd["round"]["id"]}
+
+
 # Keyed by command name, in the order the loop runs them: the lifecycle steps come
 # last, in their own order, so that most commands meet a meeting that is still open.
 # A payload never changes an account's role in the world meeting.
@@ -117,6 +247,29 @@ PAYLOADS: dict[str, Builder] = {
     }),
     # The world's operator sits in the province's unit: that is its point.
     "attendance.point_count": _b(lambda s, who: {"meeting_id": s.m, "point": "BN", "seated": 12}),
+    # Polls run while the meeting is in session; each call gets its own throwaway poll.
+    "poll.create": _b(lambda s, who: {"meeting_id": s.m, "kind": "motion", "title": f"Biểu quyết của {who}"}),
+    "poll.update": _poll_update,
+    "poll.delete": _poll_draft,
+    "poll.open": _poll_draft,
+    "poll.close": _poll_open,
+    "poll.publish": _poll_closed,
+    "poll.vote": _poll_vote,
+    "poll.hands": _poll_hands,
+    # The list of speakers, in session: ask, withdraw, approve, order, give and end the floor.
+    "speaker.request": _b(lambda s, who: {"meeting_id": s.m, "topic": f"Ý kiến của {who}"}),
+    "speaker.withdraw": _speaker_withdraw,
+    "speaker.approve": _speaker_approve,
+    "speaker.move": _speaker_move,
+    "speaker.start": _speaker_start,
+    "speaker.stop": _b(_meeting),
+    "speaker.summary": _speaker_summary,
+    "comment_round.open": _b(lambda s, who: {
+        "meeting_id": s.m, "title": f"Dự thảo của {who}", "units": [s.world.unit_id],
+    }),
+    "comment.add": _comment_add,
+    "comment.triage": _comment_triage,
+    "comment_round.close": _comment_round_close,
     "meeting.adjourn": _b(_meeting),
     "meeting.resume": _b(_meeting),
     "meeting.close": _b(_meeting),
@@ -130,7 +283,8 @@ def test_every_command_has_a_permission_case():
 
 
 def test_every_role_of_the_world_is_exercised():
-    seen = set().union(*(roles_of(u) for u in WORLD_ACCOUNTS))
+    # Every signed-in account holds `account` (comment.add): no world account needs it spelt out.
+    seen = set().union(*(roles_of(u) for u in WORLD_ACCOUNTS)) | {permissions.Role.ACCOUNT}
     assert seen == {r.value for r in permissions.Role}
     assert any(not roles_of(u) for u in WORLD_ACCOUNTS)  # an outsider too
 

@@ -250,6 +250,17 @@ async def export_meeting(request: web.Request) -> web.Response:
     )
 
 
+async def poll_receipts(request: web.Request) -> web.Response:
+    """A published secret poll's receipt list, sorted by code (docs/deliberation.md)."""
+    from server.store import poll_views
+
+    who = await caller(request)
+    ids = _path_ints(request)
+    async with request.app["db"].read() as db:
+        access = await access_rules.meeting_access(db, who, ids["meeting_id"])
+        return web.json_response(await poll_views.receipts(db, access.meeting, ids["poll_id"]))
+
+
 def routes() -> list[Route]:
     fixed = [
         Route("POST", "/api/auth/login", login, "Sign in with a username and password", Login, public=True),
@@ -267,7 +278,16 @@ def routes() -> list[Route]:
         Route("GET", "/api/meetings/{meeting_id}/events", meeting_events, "Events after `since`, or a snapshot"),
         Route("POST", "/api/meetings/import", import_meeting, "Import a meeting pack (YAML body)"),
         Route("GET", "/api/meetings/{meeting_id}/export", export_meeting, "Export a meeting as a YAML pack"),
+        Route("GET", "/api/meetings/{meeting_id}/polls/{poll_id}/receipts", poll_receipts,
+              "Receipts of a published secret poll, sorted by code"),
         Route("POST", "/api/commands/{name}", generic_command, "Run any command by its wire name"),
+    ]
+    from server.exports import http as exports  # deliberation: the summary table of comments
+
+    fixed += [
+        Route("GET", f"/api/meetings/{{meeting_id}}/comments/summary.{kind}", exports.summary(kind),
+              f"The summary table of comments as {kind.upper()} (staff); ?group=section|unit|delegate&round=<id>")
+        for kind in ("docx", "xlsx")
     ]
     for spec in REGISTRY.values():
         if spec.route:

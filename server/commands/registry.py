@@ -89,6 +89,7 @@ class Context:
     # The list of meetings changed (created, published, renamed): every client gets a
     # `meetings_changed` hint and refetches the list it may see. Meetings change rarely.
     lists_changed: bool = False
+    app: object = None  # the running application, for commands that use its services (the ballot writer)
 
     def emit(self, type: str, data: dict, audience: str = "meeting") -> None:
         self.events.append(Pending(type, data, audience))
@@ -104,6 +105,9 @@ class Spec:
     handler: Handler
     summary: str
     route: tuple[str, str] | None  # (method, path); path params fill the payload
+    # A direct command is called as `handler(app, caller, key, data)` and runs its own
+    # transactions (poll.vote: the ballot writer's group commit, see server/store/ballots.py).
+    direct: bool = False
 
     @property
     def meeting_scoped(self) -> bool:
@@ -113,11 +117,12 @@ class Spec:
 REGISTRY: dict[str, Spec] = {}
 
 
-def command(name: str, schema: type[Payload], summary: str, route: tuple[str, str] | None = None):
+def command(name: str, schema: type[Payload], summary: str, route: tuple[str, str] | None = None, *,
+            direct: bool = False):
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
             raise RuntimeError(f"command {name} registered twice")
-        REGISTRY[name] = Spec(name, schema, handler, summary, route)
+        REGISTRY[name] = Spec(name, schema, handler, summary, route, direct)
         return handler
 
     return register

@@ -1,11 +1,15 @@
 // Secretariat console (/console): meetings, agenda editing, participants and attendance,
-// lifecycle, quorum, device pairing.
+// lifecycle, quorum, device pairing; polls, the list of speakers, comments on drafts.
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { AgendaEditor } from '../components/AgendaEditor.js';
 import { AttendancePanel } from '../components/AttendancePanel.js';
+import { ConsoleComments } from '../components/Comments.js';
+import { ConsolePolls } from '../components/ConsolePolls.js';
 import { CreateMeetingForm } from '../components/CreateMeetingForm.js';
+import { LiveAttendance } from '../components/LiveAttendance.js';
+import { ConsoleSpeakers } from '../components/Speakers.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { LifecycleBar } from '../components/LifecycleBar.js';
 import { MeetingHeader } from '../components/MeetingHeader.js';
@@ -16,29 +20,54 @@ import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
 import { mountApp, useCommands } from './shell.js';
 
-function ConsoleMeeting({ live, meetingId, onBack }) {
+const TABS = ['session', 'polls', 'speakers', 'comments'];
+
+function Tabs({ tab, setTab, state, tabs }) {
+  const open = state.polls.filter((p) => p.state === 'open').length;
+  const queue = state.speakers.filter((s) => s.state === 'waiting' || s.state === 'approved').length;
+  const pending = state.comments.filter((c) => !c.decision).length;
+  const count = { polls: open, speakers: queue, comments: pending };
+  return html`<nav class="tabs console-tabs" role="tablist">${tabs.map((k) => html`<button type="button" role="tab" key=${k}
+      data-testid=${`tab-${k}`} aria-selected=${tab === k ? 'true' : 'false'} class=${tab === k ? 'active' : ''}
+      onClick=${() => setTab(k)}>${t(`console.tab.${k}`)}${count[k] ? html` <span class="pill">${count[k]}</span>` : ''}</button>`)}</nav>`;
+}
+
+// Staff (admin, secretariat, the meeting's secretary) run everything; the chair runs polls and
+// the floor, not the drafting work (docs/deliberation.md, "who").
+function isStaff(user, state) {
+  return ((user && user.roles) || []).some((r) => r === 'admin' || r === 'secretariat') || (state.me && state.me.role === 'secretary');
+}
+
+function ConsoleMeeting({ live, meetingId, onBack, user }) {
   const { state, error } = useMeeting(live, meetingId);
   const cmd = useCommands(live);
+  const [tab, setTab] = useState('session');
   if (!state || !state.loaded) {
     return html`<div data-testid="meeting-loading"><${ErrorBanner} error=${error} />
       <p class="muted">${t('meeting.loading')}</p>
       <button type="button" class="link back" data-testid="back-to-list" onClick=${onBack}>${t('meetings.back')}</button></div>`;
   }
+  const staff = isStaff(user, state);
   return html`<div class="meeting-view console" data-testid="meeting-view" data-meeting-id=${state.meeting.id}>
     <${MeetingHeader} meeting=${state.meeting} onBack=${onBack}>
       <${LifecycleBar} meeting=${state.meeting} run=${cmd.run} busy=${cmd.busy} />
     </${MeetingHeader}>
     <${ErrorBanner} error=${cmd.error} onDismiss=${cmd.clearError} />
+    <${Tabs} tab=${tab} setTab=${setTab} state=${state} tabs=${staff ? TABS : TABS.filter((k) => k !== 'comments')} />
     <div class="columns">
       <div class="col-main">
-        <${AgendaEditor} state=${state} run=${cmd.run} busy=${cmd.busy} />
+        ${tab === 'session' && html`<${AgendaEditor} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
+        ${tab === 'polls' && html`<${ConsolePolls} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
+        ${tab === 'speakers' && html`<${ConsoleSpeakers} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
+        ${tab === 'comments' && staff && html`<${ConsoleComments} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
       </div>
       <aside class="col-side">
         <${AttendancePanel} state=${state} />
-        <${PairingPanel} participants=${state.participants} />
+        <${LiveAttendance} state=${state} run=${staff ? cmd.run : null} busy=${cmd.busy} />
+        ${tab === 'session' && html`<${PairingPanel} participants=${state.participants} />`}
       </aside>
     </div>
-    <${ParticipantsTable} state=${state} run=${cmd.run} busy=${cmd.busy} />
+    ${tab === 'session' && html`<${ParticipantsTable} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
   </div>`;
 }
 
@@ -47,7 +76,7 @@ function ConsoleMain({ live, user }) {
   const [creating, setCreating] = useState(false);
   const list = useMeetings(live);
   const cmd = useCommands(live);
-  if (meetingId != null) return html`<${ConsoleMeeting} live=${live} meetingId=${meetingId} onBack=${() => open(null)} />`;
+  if (meetingId != null) return html`<${ConsoleMeeting} live=${live} meetingId=${meetingId} user=${user} onBack=${() => open(null)} />`;
   return html`<div class="console-home">
     <div class="toolbar">
       <button type="button" class="primary" data-testid="create-meeting-open" onClick=${() => setCreating(true)}>

@@ -1,19 +1,71 @@
-// Projector (/projector): the current agenda item, big.
+// Projector (/projector): big enough to read from the back of the hall. The current agenda item;
+// during a poll the count of ballots; after publication the result as bars with its bases; the
+// current speaker with a countdown; the quorum.
 
 import { html } from 'htm/preact';
 import { CurrentItem } from '../components/CurrentItem.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { MeetingList } from '../components/MeetingList.js';
+import { PollResult } from '../components/PollResult.js';
+import { SpeakerClock } from '../components/Speakers.js';
 import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
+import { currentSpeaker, lastPublished, openPoll } from '../lib/store.js';
 import { mountApp } from './shell.js';
+
+function ProjectorPoll({ poll }) {
+  if (poll.state === 'open') {
+    const voted = poll.voted_count ?? 0;
+    const entitled = poll.entitled_count ?? 0;
+    const pct = entitled > 0 ? Math.min(100, (100 * voted) / entitled) : 0;
+    return html`<section class="proj-panel proj-poll" data-testid="projector-poll" data-state="open" data-poll-id=${poll.id}>
+      <div class="proj-kicker">${t(`poll.kind.${poll.kind}`)}${poll.secret ? ` · ${t('poll.secret')}` : ''}</div>
+      <h2 class="proj-poll-title">${poll.title}</h2>
+      <div class="proj-voting" data-testid="projector-voting">${t('proj.voting', { voted, entitled })}</div>
+      <div class="progress-track big"><div class="progress-fill" style=${`width:${pct}%`}></div></div>
+    </section>`;
+  }
+  return html`<section class="proj-panel proj-poll" data-testid="projector-poll" data-state=${poll.state} data-poll-id=${poll.id}>
+    <div class="proj-kicker">${t('proj.result')}</div>
+    <h2 class="proj-poll-title">${poll.title}</h2>
+    <${PollResult} poll=${poll} big=${true} />
+  </section>`;
+}
+
+function ProjectorSpeaker({ speaker }) {
+  return html`<section class="proj-panel proj-speaker" data-testid="projector-speaker" data-request-id=${speaker.id}>
+    <div class="proj-speaker-main">
+      <div class="proj-kicker">${speaker.kind === 'point_of_order' ? t('spk.kind.point_of_order') : t('spk.current')}</div>
+      <div class="proj-speaker-name" data-testid="projector-speaker-name">${speaker.name}</div>
+      ${speaker.topic && html`<div class="proj-speaker-topic" data-testid="projector-speaker-topic">${speaker.topic}</div>`}
+    </div>
+    <${SpeakerClock} speaker=${speaker} big=${true} />
+  </section>`;
+}
+
+function ProjectorQuorum({ q }) {
+  if (!q) return null;
+  return html`<footer class=${`proj-quorum ${q.reached ? 'ok' : 'not-ok'}`} data-testid="projector-quorum"
+      data-reached=${q.reached ? 'true' : 'false'}>
+    <span>${t('proj.quorum', { present: q.present, members: q.members, required: q.required })}</span>
+    <strong>${q.reached ? t('quorum.reached') : t('quorum.not_reached')}</strong>
+  </footer>`;
+}
 
 function ProjectorMeeting({ live, meetingId }) {
   const { state, error } = useMeeting(live, meetingId);
   if (!state || !state.loaded) return html`<div><${ErrorBanner} error=${error} /><p class="muted">${t('meeting.loading')}</p></div>`;
-  return html`<div class="projector-view" data-testid="meeting-view" data-meeting-id=${state.meeting.id}>
+  const open = openPoll(state);
+  const shownPoll = open || lastPublished(state);
+  const speaker = currentSpeaker(state);
+  const busy = !!(shownPoll || speaker);
+  return html`<div class=${`projector-view${busy ? ' busy' : ''}`} data-testid="meeting-view" data-meeting-id=${state.meeting.id}>
     <h1 class="projector-title" data-testid="meeting-heading">${state.meeting.title}</h1>
-    <${CurrentItem} state=${state} big=${true} />
+    ${(!busy || state.meeting.current_item_id != null) && html`<${CurrentItem} state=${state} big=${!busy} />`}
+    ${open && html`<${ProjectorPoll} poll=${open} />`}
+    ${speaker && html`<${ProjectorSpeaker} speaker=${speaker} />`}
+    ${!open && shownPoll && html`<${ProjectorPoll} poll=${shownPoll} />`}
+    <${ProjectorQuorum} q=${state.quorum} />
   </div>`;
 }
 

@@ -85,6 +85,37 @@ export async function request(method, path, { body, idempotencyKey, auth = true 
   return payload;
 }
 
+// Fetches a file with the bearer token and hands it to the browser as a download.
+export async function download(path, filename) {
+  const token = getToken();
+  let res;
+  try {
+    res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+  } catch (e) {
+    throw new NetworkError(e && e.message);
+  }
+  if (!res.ok) {
+    let err = null;
+    try { err = (await res.json()).error; } catch (_) { /* not JSON */ }
+    if (res.status === 401) notifyUnauthorized();
+    throw new ApiError((err && err.code) || (res.status === 401 ? 'unauthorized' : 'unknown'),
+      (err && err.message) || `HTTP ${res.status}`, { status: res.status });
+  }
+  const blob = await res.blob();
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const m = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(disposition);
+  const name = m ? decodeURIComponent(m[1] || m[2]) : filename;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return { name, size: blob.size };
+}
+
 export const api = {
   login: (username, password) =>
     request('POST', '/api/auth/login', { body: { username, password }, auth: false }),
@@ -97,6 +128,8 @@ export const api = {
   events: (id, since) =>
     request('GET', `/api/meetings/${encodeURIComponent(id)}/events?since=${encodeURIComponent(since)}`),
   units: () => request('GET', '/api/units'),
+  receipts: (meetingId, pollId) =>
+    request('GET', `/api/meetings/${encodeURIComponent(meetingId)}/polls/${encodeURIComponent(pollId)}/receipts`),
   users: () => request('GET', '/api/users'),
   createPairing: (userId) => request('POST', '/api/devices/pairing', { body: { user_id: userId } }),
   command: (name, data, key) =>

@@ -115,3 +115,27 @@ export function useUsers() {
   }, [token]);
   return users;
 }
+
+// The current time, refreshed every `ms` (for countdowns); 0 stops the timer.
+export function useNow(ms = 1000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!ms) return undefined;
+    const id = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+  return now;
+}
+
+// The organisation tree (GET /api/units), flat; null while loading.
+let unitsCache = null;
+export function useUnits() {
+  const [units, setUnits] = useState(unitsCache);
+  useEffect(() => {
+    if (unitsCache) return;
+    api.units()
+      .then((r) => { unitsCache = r.units || []; setUnits(unitsCache); })
+      .catch(() => setUnits([]));
+  }, []);
+  return units;
+}

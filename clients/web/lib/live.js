@@ -175,6 +175,13 @@ export class MeetingSync {
     if (this.gap) this.next();
   }
 
+  // poll.progress / poll.tally: counts, not state; no seq, so no rule: applied as they come.
+  onUnlogged(kind, msg) {
+    if (this.closed || !this.heads) return;
+    if (kind === 'poll.progress') this.store.applyProgress(msg);
+    else if (kind === 'poll.tally') this.store.applyTally(msg);
+  }
+
   applyByRule(ev) {
     const aud = ev.audience || 'meeting';
     if (!(aud in this.heads)) this.heads[aud] = this.snapshotHead;
@@ -228,8 +235,21 @@ export class Live {
     this.socket.on('event', (ev) => {
       if (!ev) return;
       const sync = this.meetings.get(String(ev.meeting_id));
-      if (sync) sync.onEvent(ev);
+      if (!sync) return;
+      // Unlogged counts (no seq) may also come as `event`s: apply them directly.
+      if (ev.seq == null && (ev.type === 'poll.progress' || ev.type === 'poll.tally')) {
+        sync.onUnlogged(ev.type, { meeting_id: ev.meeting_id, ...(ev.data || {}) });
+        return;
+      }
+      sync.onEvent(ev);
     });
+    // docs/deliberation.md: counts while a poll is open, not in the event log.
+    for (const kind of ['poll.progress', 'poll.tally']) {
+      this.socket.on(kind, (msg) => {
+        const sync = msg && this.meetings.get(String(msg.meeting_id));
+        if (sync) sync.onUnlogged(kind, msg);
+      });
+    }
     this.socket.on('meetings_changed', () => this.emit('meetings_changed'));
   }
 

@@ -31,6 +31,21 @@ test('keys built from wire values are in the table', () => {
     life: ['publish', 'start', 'adjourn', 'resume', 'close'],
     conn: ['online', 'connecting', 'reconnecting', 'offline'],
     lang: ['vi', 'en'],
+    'poll.kind': ['motion', 'choice', 'election'],
+    'poll.opt': ['yes', 'no', 'abstain'],
+    'poll.state': ['draft', 'open', 'closed', 'published'],
+    'poll.outcome': ['passed', 'failed', 'no_quorum', 'tie', 'partial'],
+    'poll.reason': ['no_quorum', 'empty_base', 'reached', 'exactly_at_threshold', 'below_threshold', 'winner',
+      'options_adopted', 'no_option_reached', 'tie_at_top', 'seats_filled', 'tie_at_cutoff', 'seats_unfilled'],
+    'poll.basekind': ['members', 'present', 'valid'],
+    'poll.quorum_of': ['present', 'voting'],
+    'spk.state': ['waiting', 'approved', 'speaking', 'done', 'withdrawn'],
+    'spk.kind': ['ordinary', 'point_of_order'],
+    'cmt.decision': ['pending', 'accepted', 'explained', 'noted'],
+    'cmt.group': ['section', 'unit', 'delegate'],
+    'cmt.vis': ['secretariat', 'all'],
+    'cmt.round_state': ['open', 'closed'],
+    'console.tab': ['session', 'polls', 'speakers', 'comments'],
     error: ['unauthorized', 'forbidden', 'not_found', 'invalid', 'bad_json', 'too_large', 'conflict',
       'idempotency_conflict', 'unknown_command'],
   };
@@ -45,6 +60,18 @@ test('Vietnamese first, English on request', () => {
   assert.equal(t('att.check_in'), 'Check in');
   assert.equal(t('quorum.present', { present: 3, members: 5 }), 'Present 3/5');
   setLang('vi');
+});
+
+test('motion options and triage decisions read as the office writes them', () => {
+  assert.deepEqual(['yes', 'no', 'abstain'].map((o) => t(`poll.opt.${o}`)), ['Tán thành', 'Không tán thành', 'Không biểu quyết']);
+  assert.equal(t('poll.keep'), 'Giữ');
+  assert.equal(t('poll.strike'), 'Gạch tên');
+  assert.equal(t('cmt.decision.accepted'), 'Tiếp thu');
+  setLang('en');
+  assert.deepEqual(['yes', 'no', 'abstain'].map((o) => t(`poll.opt.${o}`)), ['Yes', 'No', 'Abstain']);
+  assert.equal(t('proj.voting', { voted: 3, entitled: 40 }), 'Voting: 3/40');
+  setLang('vi');
+  assert.equal(t('proj.voting', { voted: 3, entitled: 40 }), 'Đang biểu quyết: 3/40');
 });
 
 test('a time typed in Vietnam is sent as UTC', () => {
