@@ -83,6 +83,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[errors_as_json])
     app["settings"] = settings
     app["db"] = Database(settings)
+    # Sessions ended through this process: socket.io connections holding one stop at
+    # their next message instead of after their cached check expires.
+    app["ended_sessions"] = set()
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",

@@ -128,6 +128,7 @@ async def logout(request: web.Request) -> web.Response:
     who = await caller(request)
     async with request.app["db"].write() as db:
         await sessions.revoke(db, who.session_id)
+    request.app["ended_sessions"].add(who.session_id)
     return web.json_response({"ok": True})
 
 
@@ -166,7 +167,8 @@ async def revoke_device(request: web.Request) -> web.Response:
     if not permissions.allowed("device.pairing_code", who.roles):
         raise Forbidden("only the secretariat revokes devices")
     async with request.app["db"].write() as db:
-        device = await sessions.revoke_device(db, _path_ints(request)["device_id"])
+        device, ended = await sessions.revoke_device(db, _path_ints(request)["device_id"])
+    request.app["ended_sessions"].update(ended)
     return web.json_response({"device": sessions.device_dict(device)})
 
 

@@ -84,16 +84,20 @@ async def revoke(db: AsyncSession, session_id: int) -> None:
     await db.execute(update(Session).where(Session.id == session_id).values(revoked_at=utcnow()))
 
 
-async def revoke_device(db: AsyncSession, device_id: int) -> Device:
+async def revoke_device(db: AsyncSession, device_id: int) -> tuple[Device, list[int]]:
+    """End a device and all its sessions; returns the device and the ended session ids."""
     device = await db.get(Device, device_id)
     if device is None:
         raise NotFound(f"device {device_id} does not exist")
     now = utcnow()
     device.revoked_at = device.revoked_at or now
-    await db.execute(
-        update(Session).where(Session.device_id == device_id, Session.revoked_at.is_(None)).values(revoked_at=now)
+    ended = await db.scalars(
+        update(Session)
+        .where(Session.device_id == device_id, Session.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(Session.id)
     )
-    return device
+    return device, list(ended.all())
 
 
 def device_dict(device: Device) -> dict:

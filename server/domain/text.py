@@ -6,6 +6,7 @@ every search compares `fold`ed strings; every list of people sorts by `name_key`
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 # Combining marks that make a distinct letter of the Vietnamese alphabet (ă â ê ô ơ ư)
@@ -52,6 +53,7 @@ def _word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(primary), tuple(tones)
 
 
+@functools.lru_cache(maxsize=65536)  # lists of the same people are sorted on every snapshot
 def name_key(full_name: str) -> tuple:
     """Sort key for a Vietnamese full name: given name first, then middle and family names.
 

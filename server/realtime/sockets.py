@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import socketio
 from prometheus_client import Gauge
@@ -21,6 +22,7 @@ from server.realtime.fanout import meeting_room, secretariat_room, user_room
 from server.realtime.resync import catch_up
 
 log = logging.getLogger("phonghop.realtime")
+CALLER_TTL = 2.0
 CONNECTED = Gauge("phonghop_socket_connections", "Open socket.io connections in this process")
 
 
@@ -37,10 +39,23 @@ def register(sio: socketio.AsyncServer, app) -> None:
     db = app["db"]
     settings = app["settings"]
 
+    ended: set[int] = app["ended_sessions"]
+
     async def caller_of(sid: str) -> sessions.Caller:
+        """The connection's caller, checked against the database at most every
+        CALLER_TTL seconds: a hall voting at once must not cost a session read per
+        ballot. A session ended through this process (logout, a revoked device) stops
+        at once; one ended through another process within CALLER_TTL."""
         saved = await sio.get_session(sid)
+        cached, checked = saved.get("caller"), saved.get("checked", 0.0)
+        now = time.monotonic()
+        if cached is not None and now - checked < CALLER_TTL and cached.session_id not in ended:
+            return cached
         async with db.read() as session:
-            return await sessions.resolve(session, saved.get("token"))
+            caller = await sessions.resolve(session, saved.get("token"))
+        saved["caller"], saved["checked"] = caller, now
+        await sio.save_session(sid, saved)
+        return caller
 
     def answering(handler):
         async def wrapped(sid, data=None):
