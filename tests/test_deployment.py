@@ -353,7 +353,7 @@ def test_secrets_have_no_default_and_every_variable_is_documented():
     assert not set(used) - set(documented), (
         f"not in {ENV_EXAMPLE.name}: {sorted(set(used) - set(documented))}"
     )
-    secrets = [n for n in used if re.search(r"PASSWORD|SECRET", n) and n != "PHONGHOP_DEMO_PASSWORD"]
+    secrets = [n for n in used if re.search(r"(PASSWORD|SECRET)$", n) and n != "PHONGHOP_DEMO_PASSWORD"]
     assert {"POSTGRES_PASSWORD", "PHONGHOP_TURN_SECRET"} <= set(secrets)
     for name in secrets:
         assert used[name] == {":?"}, f"{name} must be required (${{{name}:?...}}), never defaulted"
