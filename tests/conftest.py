@@ -198,6 +198,15 @@ def live_server(tmp_path_factory):
     server.stop()
 
 
+async def wait_for(predicate, timeout: float = 10) -> None:
+    """Poll a condition a live client will reach (an event arriving), failing after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the condition")
+        await asyncio.sleep(0.02)
+
+
 def new_key() -> str:
     return secrets.token_hex(8)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import World, new_key
+from tests.conftest import World, new_key, wait_for
 
 
 async def _run(world: World, who: str, name: str, **data) -> tuple[int, dict]:
@@ -49,14 +49,6 @@ async def commune_account(world: World, username: str, full_name: str, unit_code
 def _fields(body: dict) -> list[str]:
     assert body["error"]["code"] == "invalid", body
     return [d["field"] for d in body["error"]["details"]]
-
-
-async def _wait_for(predicate, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the condition")
-        await asyncio.sleep(0.02)
 
 
 async def test_anchors_are_validated_field_by_field(world):
@@ -132,7 +124,7 @@ async def test_a_round_addressed_to_a_commune_reaches_its_accounts_only(world):
                        text="Đề nghị bổ sung tiêu chí về môi trường"))["comment"]
         assert c["author"] == {"user_id": world.users["xa.tiendu"], "name": "Lý Văn Tiên", "unit_id": units["BN-TD"]}
         # The author hears of it on their own channel, with no meeting to join.
-        await _wait_for(lambda: any(e["data"]["comment"]["id"] == c["id"] for e in xa.received))
+        await wait_for(lambda: any(e["data"]["comment"]["id"] == c["id"] for e in xa.received))
         assert {e["audience"] for e in xa.received} == {f"user:{world.users['xa.tiendu']}"}
         for who in ("xa.quevo", "nguoingoai", "admin"):
             status, body = await _run(world, who, "comment.add", round_id=rnd["id"], anchor=anchor, text="Ý kiến")
@@ -180,15 +172,15 @@ async def test_a_delegate_never_sees_another_delegates_secretariat_comment(world
         def ids(who: str) -> set[int]:
             return {e["data"]["comment"]["id"] for e in sockets[who].received if e["type"] == "comment.updated"}
 
-        await _wait_for(lambda: ids("vanphong") == {private["id"], public["id"]})
-        await _wait_for(lambda: ids("chutri") == {private["id"], public["id"]})
-        await _wait_for(lambda: ids("daibieu01") == {private["id"], public["id"]})
-        await _wait_for(lambda: public["id"] in ids("daibieu02"))
+        await wait_for(lambda: ids("vanphong") == {private["id"], public["id"]})
+        await wait_for(lambda: ids("chutri") == {private["id"], public["id"]})
+        await wait_for(lambda: ids("daibieu01") == {private["id"], public["id"]})
+        await wait_for(lambda: public["id"] in ids("daibieu02"))
         await asyncio.sleep(0.3)
         assert ids("daibieu02") == {public["id"]}
         # The triage goes to the author and the secretariat, and still not to other delegates.
         await _ok(world, "vanphong", "comment.triage", comment_id=private["id"], decision="accepted")
-        await _wait_for(lambda: any(e["data"].get("comment", {}).get("decision") == "accepted"
+        await wait_for(lambda: any(e["data"].get("comment", {}).get("decision") == "accepted"
                                     for e in sockets["daibieu01"].received))
         await asyncio.sleep(0.3)
         assert ids("daibieu02") == {public["id"]}

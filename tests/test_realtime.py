@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import new_key
+from tests.conftest import new_key, wait_for
 
 
 async def _publish(world) -> None:
@@ -18,14 +18,6 @@ async def _join(client, meeting_id: int, since: int | None = None) -> dict:
     answer = await client.call("join", {"meeting_id": meeting_id, "since": since}, timeout=10)
     assert answer["ok"], answer
     return answer
-
-
-async def _wait_for(predicate, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the condition")
-        await asyncio.sleep(0.02)
 
 
 async def test_join_gives_snapshot_then_live_events(world):
@@ -41,7 +33,7 @@ async def test_join_gives_snapshot_then_live_events(world):
             world.tokens["vanphong"], "agenda.add", meeting_id=world.meeting_id, title="Thảo luận tổ"
         )
         assert status == 200
-        await _wait_for(lambda: tablet.received)
+        await wait_for(lambda: tablet.received)
         event = tablet.received[0]
         assert event["seq"] == body["seq"] == head + 1
         assert event["type"] == "agenda.updated"
@@ -155,7 +147,7 @@ async def test_fifty_concurrent_commands_keep_the_sequence_gap_free(world):
             assert body.get("ok", True) is not False, body
             seqs.append(body["seq"])
         assert sorted(seqs) == list(range(start + 1, start + 51))
-        await _wait_for(lambda: len(observer.received) >= 50)
+        await wait_for(lambda: len(observer.received) >= 50)
         assert sorted(e["seq"] for e in observer.received) == list(range(start + 1, start + 51))
         status, log = await world.live.request(
             "GET", f"/api/meetings/{world.meeting_id}/events?since={start}", token=world.tokens["vanphong"]
@@ -203,7 +195,7 @@ async def test_delegate_checks_in_and_quorum_follows(world, role_user):
         status, body = await world.live.command(world.tokens[role_user], "attendance.check_in",
                                                 meeting_id=world.meeting_id)
         assert status == 200, body
-        await _wait_for(lambda: any(e["type"] == "attendance.updated" for e in console.received))
+        await wait_for(lambda: any(e["type"] == "attendance.updated" for e in console.received))
         event = next(e for e in console.received if e["type"] == "attendance.updated")
         assert event["data"]["attendance"]["participant_id"] == world.participants[role_user]
         # Voting members in the world: chair, secretary and three delegates.

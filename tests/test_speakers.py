@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import World, new_key
+from tests.conftest import World, new_key, wait_for
 
 
 async def _run(world: World, who: str, name: str, **data) -> tuple[int, dict]:
@@ -24,14 +24,6 @@ async def _in_session(world: World) -> None:
 
 def _names(speakers: list[dict], state: str | None = None) -> list[str]:
     return [s["name"] for s in speakers if state is None or s["state"] == state]
-
-
-async def _wait_for(predicate, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the condition")
-        await asyncio.sleep(0.02)
 
 
 async def test_points_of_order_jump_the_queue_and_the_chair_orders_it(world):
@@ -76,7 +68,7 @@ async def test_points_of_order_jump_the_queue_and_the_chair_orders_it(world):
         assert _names(speakers, "waiting") == ["Vũ Minh Khách", "Đỗ Thị Dung", "Trần Thị Hoa", "Phạm Thị Bình"]
 
         # Every tablet gets the whole list, in order, and the snapshot agrees.
-        await _wait_for(lambda: any(
+        await wait_for(lambda: any(
             e["type"] == "speakers.updated" and _names(e["data"]["speakers"], "waiting")[0] == "Vũ Minh Khách"
             for e in tablet.received))
         last = [e for e in tablet.received if e["type"] == "speakers.updated"][-1]
