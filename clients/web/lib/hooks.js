@@ -74,6 +74,9 @@ export function useHashMeeting() {
   const [id, setId] = useState(parseHash());
   useEffect(() => {
     const on = () => setId(parseHash());
+    // The hash may have changed between the first render and this effect (effects run
+    // after paint): read it again, or that navigation would be lost.
+    on();
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);
