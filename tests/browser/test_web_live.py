@@ -7,30 +7,9 @@ delegate's check-in shows on the console's attendance and quorum.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from playwright.sync_api import Page, expect
 
-SHOTS = os.environ.get("PHONGHOP_SCREENSHOT_DIR")
-
-
-def login(page: Page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("meeting-list")).to_be_visible()
-
-
-def open_upcoming(page: Page) -> int:
-    """Opens the demo's published, upcoming meeting; returns its id."""
-    row = page.locator('[data-testid="meeting-row"][data-status="published"]').first
-    row.click()
-    view = page.get_by_test_id("meeting-view")
-    expect(view).to_be_visible()
-    expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "online")
-    return int(view.get_attribute("data-meeting-id"))
+from tests.browser.steps import login, open_upcoming, shot
 
 
 def mark_no_reload(page: Page) -> None:
@@ -50,12 +29,6 @@ def tablet_agenda(page: Page) -> list[tuple[str, str]]:
         )
         for item in items.all()
     ]
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def test_agenda_item_added_on_console_appears_on_tablet(live_server, tcp_proxy, new_page):
