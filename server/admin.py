@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,18 +33,24 @@ def offline_app(db: Database, settings: Settings) -> dict:
     return {"db": db, "settings": settings, "fanout": SilentFanout()}
 
 
+@contextlib.asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Database]:
+    """The database for one offline operation, closed afterwards whatever happens."""
+    db = Database(settings)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
 def caller_for(user: User) -> Caller:
     return Caller(user.id, user.username, user.full_name, frozenset(user.roles or []), user.unit_id, 0, None)
 
 
 async def list_meetings(settings: Settings) -> list[dict]:
-    db = Database(settings)
-    try:
-        async with db.read() as session:
-            rows = (await session.scalars(select(Meeting).order_by(Meeting.starts_at, Meeting.id))).all()
-            return [meeting_dict(m) for m in rows]
-    finally:
-        await db.close()
+    async with opened(settings) as db, db.read() as session:
+        rows = (await session.scalars(select(Meeting).order_by(Meeting.starts_at, Meeting.id))).all()
+        return [meeting_dict(m) for m in rows]
 
 
 async def import_file(settings: Settings, path: Path) -> dict:
@@ -54,23 +62,15 @@ async def import_file(settings: Settings, path: Path) -> dict:
         raise Invalid(f"cannot read {path}: {exc}") from None
     pack = packs.load(text)
     await asyncio.to_thread(upgrade, settings)
-    db = Database(settings)
-    try:
-        async with db.write() as session:
-            return await packs.import_pack(session, pack)
-    finally:
-        await db.close()
+    async with opened(settings) as db, db.write() as session:
+        return await packs.import_pack(session, pack)
 
 
 async def export_meeting(settings: Settings, meeting_id: int) -> str:
     from agendas import packs
 
-    db = Database(settings)
-    try:
-        async with db.read() as session:
-            return await packs.export_pack(session, meeting_id)
-    finally:
-        await db.close()
+    async with opened(settings) as db, db.read() as session:
+        return await packs.export_pack(session, meeting_id)
 
 
 async def create_user(settings: Settings, username: str, full_name: str, password: str, roles: list[str]) -> dict:
@@ -79,15 +79,11 @@ async def create_user(settings: Settings, username: str, full_name: str, passwor
     if set(roles) - GLOBAL_ROLES:
         raise Invalid(f"unknown roles: {sorted(set(roles) - GLOBAL_ROLES)}")
     await asyncio.to_thread(upgrade, settings)
-    db = Database(settings)
-    try:
-        async with db.write() as session:
-            if await session.scalar(select(User).where(User.username == username)):
-                raise DomainError(f"the account {username} exists already")
-            user = User(username=username, full_name=nfc(full_name), password_hash=hash_password(password),
-                        roles=sorted(set(roles)))
-            session.add(user)
-            await session.flush()
-            return user_dict(user)
-    finally:
-        await db.close()
+    async with opened(settings) as db, db.write() as session:
+        if await session.scalar(select(User).where(User.username == username)):
+            raise DomainError(f"the account {username} exists already")
+        user = User(username=username, full_name=nfc(full_name), password_hash=hash_password(password),
+                    roles=sorted(set(roles)))
+        session.add(user)
+        await session.flush()
+        return user_dict(user)

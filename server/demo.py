@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from server.admin import caller_for, offline_app
+from server.admin import caller_for, offline_app, opened
 from server.auth.passwords import hash_password
 from server.commands.dispatch import execute
 from server.config import Settings
@@ -57,8 +57,7 @@ def _variant(pack, code: str, day: datetime):
 async def _seed(settings: Settings, password: str) -> None:
     from agendas import packs
 
-    db = Database(settings)
-    try:
+    async with opened(settings) as db:
         async with db.read() as session:
             seeded = await session.scalar(select(Meeting.id).where(Meeting.code == UPCOMING))
         if not seeded:
@@ -73,8 +72,6 @@ async def _seed(settings: Settings, password: str) -> None:
         digest = await asyncio.to_thread(hash_password, password)
         async with db.write() as session:
             await session.execute(update(User).values(password_hash=digest))
-    finally:
-        await db.close()
 
 
 async def _secretary(db: Database) -> User:
