@@ -12,7 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 import server.commands  # noqa: F401  (registers every command)
+from agendas.ingest import Renderer
+from agendas.storage import Files
 from server.api import openapi, rest
+from server.api.documents import PageAccess, secret_key
 from server.api.errors import errors_as_json
 from server.config import Settings
 from server.realtime import sockets
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     # Sessions ended through this process: socket.io connections holding one stop at
     # their next message instead of after their cached check expires.
     app["ended_sessions"] = set()
+    app["callers"] = {}  # bearer token -> (checked at, caller): see api/rest.caller
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -129,11 +133,19 @@ def create_app(settings: Settings) -> web.Application:
     app["poll_progress"] = PollProgress(app)
     app["ballots"] = BallotWriter(app["db"], on_commit=app["poll_progress"].touch)
 
+    # Documents: files under the data folder, the render pool, page permissions.
+    app["files"] = Files(settings.data_dir)
+    app["files_secret"] = secret_key(app["files"])
+    app["page_access"] = PageAccess()
+    app["renderer"] = Renderer(app, app["files"], settings.render_workers)
+
     async def start_polls(app: web.Application) -> None:
         app["ballots"].start()
         app["poll_progress"].start()
+        await app["renderer"].start()
 
     async def stop_polls(app: web.Application) -> None:
+        await app["renderer"].stop()
         await app["poll_progress"].stop()
         await app["ballots"].stop()
 

@@ -30,6 +30,13 @@ class Settings:
     demo_password: str | None = None
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)  # empty: same origin only
     secret_polls: str = "allow"  # "forbid": secret electronic polls are refused (held on paper)
+    max_upload_mb: int = 200  # one uploaded document
+    offline_lease_hours: int = 72  # a tablet's offline copy of a meeting's documents lives this long
+    render_workers: int | None = None  # render child processes at once; None: one per core
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 2**20
 
     @property
     def db_url(self) -> str:
@@ -61,4 +68,7 @@ def from_env() -> Settings:
         demo_password=_env("DEMO_PASSWORD"),
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()) if origins else (),
         secret_polls=_env("SECRET_POLLS", "allow"),
+        max_upload_mb=int(_env("MAX_UPLOAD_MB", "200")),
+        offline_lease_hours=int(_env("OFFLINE_LEASE_HOURS", "72")),
+        render_workers=int(_env("RENDER_WORKERS", "0")) or None,
     )

@@ -4,6 +4,7 @@ from server.commands import (  # noqa: F401
     agenda,
     attendance,
     comments,
+    documents,
     meetings,
     participants,
     polls,

@@ -96,6 +96,8 @@ async def execute(app, caller: Caller, name: str, key: str | None, payload: obje
     LATENCY.labels(name).observe(time.perf_counter() - started)
     COMMANDS.labels(name, "ok").inc()
     await app["fanout"].publish([eventlog.wire(e) for e in written], lists_changed=ctx.lists_changed)
+    for then in ctx.after_commit:
+        then()
     return answer
 
 

@@ -90,6 +90,8 @@ class Context:
     # `meetings_changed` hint and refetches the list it may see. Meetings change rarely.
     lists_changed: bool = False
     app: object = None  # the running application, for commands that use its services (the ballot writer)
+    # Work that must wait for the commit (start rendering an upload); run after the fan-out.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, type: str, data: dict, audience: str = "meeting") -> None:
         self.events.append(Pending(type, data, audience))

@@ -81,6 +81,16 @@ MATRIX: dict[str, frozenset[Role]] = {
     # Participants, and in a round addressed to units any account of those units: the handler checks.
     "comment.add": frozenset({Role.ACCOUNT}),
     "comment.triage": STAFF,
+    "document.add": STAFF,
+    "document.update": STAFF,
+    "document.move": STAFF,
+    "document.revise": STAFF,
+    "document.remove": STAFF,
+    "document.publish": STAFF,
+    "document.recall": STAFF,
+    "document.present": STAFF | {Role.CHAIR},
+    # Any tablet that held a copy; the receipt is the caller's own.
+    "document.purge_confirm": frozenset({Role.ACCOUNT}),
 }
 
 # Reading a meeting: any participant once published; drafts only its staff.

@@ -47,6 +47,11 @@ class Fanout:
     def __init__(self, sio: socketio.AsyncServer):
         self.sio = sio
 
+    async def notify(self, name: str, data: dict, meeting_id: int, audiences: list[str]) -> None:
+        """A plain message, not logged (rendering progress): to the rooms of `audiences`."""
+        for audience in audiences:
+            await self.sio.emit(name, data, room=room_for({"audience": audience, "meeting_id": meeting_id}))
+
     async def publish(self, events: list[dict], lists_changed: bool = False) -> None:
         for event in events:
             await self.sio.emit("event", event, room=room_for(event))

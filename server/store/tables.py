@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -126,6 +128,8 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     quorum: Mapped[str] = mapped_column(String(20), default="2/3")
     current_item_id: Mapped[int | None] = mapped_column(Integer)
+    # The page on the projector: {"document_id", "version_id", "page"}, or None.
+    presenting: Mapped[dict | None] = mapped_column(JSON)
     # The last sequence number of this meeting's event log; bumped in the same
     # transaction that appends, and its row lock serialises writers on PostgreSQL.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -342,3 +346,114 @@ class Comment(Base):
     triaged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Upload(Base):
+    """A file received for a meeting, stored by its SHA-256 (agendas/storage.py); a
+    document is made from it by `document.add` or `document.revise`."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # pdf | jpeg | png | office
+    size: Mapped[int] = mapped_column(BigInteger)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    access: Mapped[str] = mapped_column(String(20), default="open")  # open | restricted | confidential
+    readers: Mapped[dict] = mapped_column(JSON)  # {"participant_ids": [...], "roles": [...]}
+    classification: Mapped[str] = mapped_column(String(100), default="")
+    # What readers read: the newest version with a page ready (no FK: versions point here).
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a draft taken out before publication
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocumentVersion(Base):
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="rendering")  # rendering | ready | failed
+    pages_ready: Mapped[int] = mapped_column(Integer, default=0)
+    pages_total: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocumentPage(Base):
+    """One rendered page: its images by SHA-256 (files <sha>.jpg) and its text for search."""
+
+    __tablename__ = "document_pages"
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based
+    tablet: Mapped[str] = mapped_column(String(64))
+    zoom: Mapped[str] = mapped_column(String(64))
+    thumb: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    folded: Mapped[str] = mapped_column(Text, default="")  # domain.text.fold(text)
+
+
+class DocumentHolder(Base):
+    """A tablet (a paired device, or a browser session) that fetched a document's pages:
+    after a recall, it owes a purge receipt."""
+
+    __tablename__ = "document_holders"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    client: Mapped[str] = mapped_column(String(40), primary_key=True)  # device:<id> | session:<id>
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    device_name: Mapped[str] = mapped_column(String(200), default="")
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recall(Base):
+    __tablename__ = "recalls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    document_ids: Mapped[list] = mapped_column(JSON)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PurgeReceipt(Base):
+    __tablename__ = "purge_receipts"
+    recall_id: Mapped[int] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
+    client: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Note(Base):
+    """A reader's private note on a page; its id is made by the client (a retry is harmless)."""
+
+    __tablename__ = "notes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"))
+    page: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # text | highlight | ink
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
