@@ -89,7 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     # Sessions ended through this process: socket.io connections holding one stop at
     # their next message instead of after their cached check expires.
     app["ended_sessions"] = set()
-    app["callers"] = {}  # bearer token -> (checked at, caller): see api/rest.caller
+    app["page_readers"] = {}  # bearer token -> (checked at, caller, expires): see api/documents.py
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",

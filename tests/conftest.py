@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -284,3 +285,37 @@ async def build_world(live: LiveApp) -> World:
 @pytest.fixture
 async def world(live) -> World:
     return await build_world(live)
+
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core: Vietnamese glyphs
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A PDF with one line of (Vietnamese) text per page."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    for text in pages:
+        page = doc.new_page()
+        page.insert_font(fontname="dv", fontfile=FONT)
+        page.insert_text((72, 100), text, fontname="dv", fontsize=16)
+    return doc.tobytes()
+
+
+async def upload(world: World, content: bytes, filename: str, who: str = "vanphong") -> tuple[int, dict]:
+    return await world.live.request(
+        "POST", f"/api/meetings/{world.meeting_id}/uploads?filename={quote(filename)}", token=world.tokens[who],
+        data=content,
+    )
+
+
+async def add_document(world: World, pages: list[str], filename: str = "Báo cáo.pdf", **options) -> dict:
+    """A document of the world's meeting (a draft), rendered before this returns."""
+    status, body = await upload(world, make_pdf(pages), filename)
+    assert status == 201, body
+    status, body = await world.live.command(world.tokens["vanphong"], "document.add", meeting_id=world.meeting_id,
+                                            upload_id=body["upload"]["id"], **options)
+    assert status == 200, body
+    document = body["result"]["document"]
+    await world.live.app["renderer"].wait(document["latest"]["id"])
+    return document

@@ -10,7 +10,7 @@ import docx
 import openpyxl
 from docx.enum.section import WD_ORIENT
 
-from tests.conftest import World
+from tests.conftest import World, add_document
 from tests.test_comments import _ok, commune_account
 
 
@@ -24,11 +24,12 @@ async def _consultation(world: World) -> int:
     """A round with comments from two units and three people, on two sections, triaged."""
     await _ok(world, "vanphong", "meeting.publish")
     await commune_account(world, "xa.tiendu", "Lý Văn Tiên", "BN-TD")
-    rnd = (await _ok(world, "vanphong", "comment_round.open", title="Dự thảo Báo cáo chính trị", document_id=3,
+    doc = (await add_document(world, [f"Trang {n}" for n in range(1, 13)]))["id"]
+    rnd = (await _ok(world, "vanphong", "comment_round.open", title="Dự thảo Báo cáo chính trị", document_id=doc,
                      units=[world.unit_id]))["round"]["id"]
 
     async def comment(who: str, section: str, page: int, text: str, **more) -> int:
-        anchor = {"kind": "page", "document_id": 3, "page": page, "region": {"x": 0.1, "y": 0.2, "w": 0.5, "h": 0.1}}
+        anchor = {"kind": "page", "document_id": doc, "page": page, "region": {"x": 0.1, "y": 0.2, "w": 0.5, "h": 0.1}}
         return (await _ok(world, who, "comment.add", round_id=rnd, section=section, anchor=anchor, text=text,
                           **more))["comment"]["id"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import World, new_key, wait_for
+from tests.conftest import World, add_document, new_key, wait_for
 
 
 async def _run(world: World, who: str, name: str, **data) -> tuple[int, dict]:
@@ -54,14 +54,17 @@ def _fields(body: dict) -> list[str]:
 async def test_anchors_are_validated_field_by_field(world):
     await _ok(world, "vanphong", "meeting.publish")
     items = (await _snapshot(world, "vanphong"))["agenda"]
-    rnd = (await _ok(world, "vanphong", "comment_round.open", title="Dự thảo Báo cáo chính trị", document_id=7))["round"]
+    doc = (await add_document(world, ["Phần I", "Phần II", "Phần III"]))["id"]
+    rnd = (await _ok(world, "vanphong", "comment_round.open", title="Dự thảo Báo cáo chính trị", document_id=doc))["round"]
     bad = [
-        ({"kind": "page", "document_id": 7, "page": 0}, "anchor.page.page"),
-        ({"kind": "page", "document_id": 7, "page": 2, "region": {"x": 0.5, "y": 0.1, "w": 0.6, "h": 0.1}},
+        ({"kind": "page", "document_id": doc, "page": 0}, "anchor.page.page"),
+        ({"kind": "page", "document_id": doc, "page": 2, "region": {"x": 0.5, "y": 0.1, "w": 0.6, "h": 0.1}},
          "anchor.page.region"),
-        ({"kind": "page", "document_id": 7, "page": 2, "region": {"x": -0.1, "y": 0.1, "w": 0.2, "h": 0.1}},
+        ({"kind": "page", "document_id": doc, "page": 2, "region": {"x": -0.1, "y": 0.1, "w": 0.2, "h": 0.1}},
          "anchor.page.region.x"),
         ({"kind": "page", "document_id": 0, "page": 1}, "anchor.page.document_id"),
+        ({"kind": "page", "document_id": doc + 1000, "page": 1}, "anchor.document_id"),  # not this meeting's
+        ({"kind": "page", "document_id": doc, "page": 4}, "anchor.page"),  # it has three pages
         ({"kind": "passage", "quote": "   "}, "anchor.passage.quote"),
         ({"kind": "item", "agenda_item_id": 999999}, "anchor.agenda_item_id"),
         ({"kind": "đoạn", "quote": "x"}, "anchor"),
@@ -74,10 +77,10 @@ async def test_anchors_are_validated_field_by_field(world):
     assert status == 422 and _fields(body) == ["text"]
 
     page = (await _ok(world, "daibieu01", "comment.add", round_id=rnd["id"], section="Phần I",
-                      anchor={"kind": "page", "document_id": 7, "page": 3,
+                      anchor={"kind": "page", "document_id": doc, "page": 3,
                               "region": {"x": 0.7, "y": 0.2, "w": 0.3, "h": 0.1}},
                       text="Cần bổ sung số liệu năm 2025"))["comment"]
-    assert page["anchor"] == {"kind": "page", "document_id": 7, "page": 3,
+    assert page["anchor"] == {"kind": "page", "document_id": doc, "page": 3,
                               "region": {"x": 0.7, "y": 0.2, "w": 0.3, "h": 0.1}}
     assert page["author"] == {"user_id": world.users["daibieu01"], "name": "Phạm Thị Bình", "unit_id": world.unit_id}
     assert page["visibility"] == "secretariat" and page["decision"] is None
@@ -85,7 +88,7 @@ async def test_anchors_are_validated_field_by_field(world):
                          anchor={"kind": "passage", "quote": " phấn đấu tăng trưởng 8% "},
                          text="", proposed_text="phấn đấu tăng trưởng 10%"))["comment"]
     # The round's draft is the passage's document; the quote is trimmed.
-    assert passage["anchor"] == {"kind": "passage", "quote": "phấn đấu tăng trưởng 8%", "document_id": 7, "page": None}
+    assert passage["anchor"] == {"kind": "passage", "quote": "phấn đấu tăng trưởng 8%", "document_id": doc, "page": None}
     assert passage["proposed_text"] == "phấn đấu tăng trưởng 10%"
     item = (await _ok(world, "daibieu03", "comment.add", anchor={"kind": "item", "agenda_item_id": items[1]["id"]},
                       text="Đề nghị rút ngắn thời gian trình bày"))["comment"]

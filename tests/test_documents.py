@@ -6,24 +6,11 @@ from __future__ import annotations
 import asyncio
 import io
 import unicodedata
-from urllib.parse import quote
 
 import aiohttp
-import pymupdf
 from PIL import Image, ImageChops
 
-from tests.conftest import World, new_key, wait_for
-
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    doc = pymupdf.open()
-    for text in pages:
-        page = doc.new_page()
-        page.insert_font(fontname="dv", fontfile=FONT)
-        page.insert_text((72, 100), text, fontname="dv", fontsize=16)
-    return doc.tobytes()
+from tests.conftest import World, add_document, make_pdf, new_key, upload, wait_for
 
 
 async def _ok(world: World, who: str, name: str, **data) -> dict:
@@ -31,22 +18,6 @@ async def _ok(world: World, who: str, name: str, **data) -> dict:
                                             **data)
     assert status == 200, (name, who, body)
     return body["result"]
-
-
-async def upload(world: World, content: bytes, filename: str, who: str = "vanphong") -> tuple[int, dict]:
-    return await world.live.request(
-        "POST", f"/api/meetings/{world.meeting_id}/uploads?filename={quote(filename)}", token=world.tokens[who],
-        data=content,
-    )
-
-
-async def add_document(world: World, pages: list[str], filename: str = "Báo cáo.pdf", **options) -> dict:
-    status, body = await upload(world, make_pdf(pages), filename)
-    assert status == 201, body
-    document = (await _ok(world, "vanphong", "document.add", upload_id=body["upload"]["id"], **options))["document"]
-    version_id = document["latest"]["id"]
-    await world.live.app["renderer"].wait(version_id)
-    return document
 
 
 async def get(world: World, who: str, path: str, **kwargs) -> tuple[int, dict | None]:

@@ -218,6 +218,71 @@ async def _comment_round_close(s: Setup, who: str) -> dict:
     return {"meeting_id": s.m, "round_id": rnd["round"]["id"]}
 
 
+_PDF: list[bytes] = []
+
+
+async def _upload(s: Setup) -> int:
+    if not _PDF:
+        import pymupdf
+
+        doc = pymupdf.open()
+        doc.new_page().insert_text((72, 72), "Tai lieu thu")
+        _PDF.append(doc.tobytes())
+    status, body = await s.live.request("POST", f"/api/meetings/{s.m}/uploads?filename=thu.pdf",
+                                        token=s.world.tokens["vanphong"], data=_PDF[0])
+    assert status == 201, body
+    return body["upload"]["id"]
+
+
+async def _draft_document(s: Setup, *, published: bool = False, rendered: bool = False) -> int:
+    document = (await s.staff("document.add", meeting_id=s.m, upload_id=await _upload(s)))["document"]
+    if rendered:
+        await s.live.app["renderer"].wait(document["latest"]["id"])
+    if published:
+        await s.staff("document.publish", meeting_id=s.m, document_ids=[document["id"]])
+    return document["id"]
+
+
+async def _document(s: Setup, who: str) -> dict:
+    if getattr(s, "document", None) is None:
+        s.document = await _draft_document(s, published=True, rendered=True)
+    return {"meeting_id": s.m, "document_id": s.document}
+
+
+async def _document_add(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "upload_id": await _upload(s)}
+
+
+async def _document_update(s: Setup, who: str) -> dict:
+    return {**await _document(s, who), "title": f"Tài liệu ({who})"}
+
+
+async def _document_move(s: Setup, who: str) -> dict:
+    return {**await _document(s, who), "position": 0}
+
+
+async def _document_revise(s: Setup, who: str) -> dict:
+    return {**await _document(s, who), "upload_id": await _upload(s)}
+
+
+async def _document_draft(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "document_id": await _draft_document(s)}
+
+
+async def _document_publish(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "document_ids": [await _draft_document(s)]}
+
+
+async def _document_recall(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "document_ids": [await _draft_document(s, published=True)]}
+
+
+async def _purge_confirm(s: Setup, who: str) -> dict:
+    if getattr(s, "recall", None) is None:
+        s.recall = (await s.staff("document.recall", **await _document_recall(s, who)))["recall_id"]
+    return {"meeting_id": s.m, "recall_id": s.recall}
+
+
 # Keyed by command name, in the order the loop runs them: the lifecycle steps come
 # last, in their own order, so that most commands meet a meeting that is still open.
 # A payload never changes an account's role in the world meeting.
@@ -270,6 +335,16 @@ PAYLOADS: dict[str, Builder] = {
     "comment.add": _comment_add,
     "comment.triage": _comment_triage,
     "comment_round.close": _comment_round_close,
+    # Documents: each call that consumes one gets its own upload or draft.
+    "document.add": _document_add,
+    "document.update": _document_update,
+    "document.move": _document_move,
+    "document.revise": _document_revise,
+    "document.remove": _document_draft,
+    "document.publish": _document_publish,
+    "document.present": _document,
+    "document.recall": _document_recall,
+    "document.purge_confirm": _purge_confirm,
     "meeting.adjourn": _b(_meeting),
     "meeting.resume": _b(_meeting),
     "meeting.close": _b(_meeting),

@@ -27,6 +27,7 @@ from agendas.rendering import check as sniff_type
 from agendas.storage import Files, is_sha
 from server.api.errors import json_body
 from server.auth import access as access_rules
+from server.auth import sessions
 from server.auth.sessions import Caller
 from server.domain import documents as rules
 from server.domain import permissions
@@ -35,7 +36,7 @@ from server.domain.text import fold, nfc
 from server.domain.times import LOCAL, iso
 from server.realtime.fanout import user_room
 from server.store import document_views as views
-from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Unit, Upload, utcnow
+from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Session, Unit, Upload, utcnow
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_HITS = 50
@@ -52,6 +53,32 @@ async def _caller(request: web.Request) -> Caller:
     from server.api.rest import caller
 
     return await caller(request)
+
+
+CALLER_TTL = 2.0  # as on socket.io (realtime/sockets.py)
+_CALLERS_MAX = 10_000
+
+
+async def _page_reader(request: web.Request) -> Caller:
+    """The caller of a page request, read from the database at most every CALLER_TTL
+    seconds per token: a hall turning pages must not cost a session read per image. A
+    session ended through this process stops at once; through another one, within
+    CALLER_TTL; an expired one at its expiry."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else ""
+    known: dict = request.app["page_readers"]
+    now = time.monotonic()
+    hit = known.get(token)
+    if (hit is not None and now - hit[0] < CALLER_TTL and hit[1].session_id not in request.app["ended_sessions"]
+            and hit[2] > utcnow()):
+        return hit[1]
+    async with request.app["db"].read() as db:
+        who = await sessions.resolve(db, token)
+        expires = await db.scalar(select(Session.expires_at).where(Session.id == who.session_id))
+    if len(known) >= _CALLERS_MAX:
+        known.clear()
+    known[token] = (now, who, expires)
+    return who
 
 
 # --- uploads -------------------------------------------------------------------------
@@ -170,7 +197,7 @@ async def _decide(app, who: Caller, version_id: int) -> Decision:
 
 
 async def page_image(request: web.Request) -> web.StreamResponse:
-    who = await _caller(request)
+    who = await _page_reader(request)
     name = request.match_info["name"]
     raw = request.match_info["version_id"]
     if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31):

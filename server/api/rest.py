@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 import qrcode
@@ -61,27 +60,11 @@ def parse(model: type[BaseModel], body: dict) -> BaseModel:
         raise Invalid("the request is not valid", details=dispatch.validation_details(exc)) from None
 
 
-CALLER_TTL = 2.0  # as on socket.io (realtime/sockets.py): a page turn must not cost a session read
-_CALLERS_MAX = 10_000
-
-
 async def caller(request: web.Request) -> sessions.Caller:
-    """The session behind the bearer token, read from the database at most every
-    CALLER_TTL seconds per token. A session ended through this process stops at once;
-    one ended through another process within CALLER_TTL."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else None
-    known: dict = request.app["callers"]
-    now = time.monotonic()
-    hit = known.get(token) if token else None
-    if hit is not None and now - hit[0] < CALLER_TTL and hit[1].session_id not in request.app["ended_sessions"]:
-        return hit[1]
     async with request.app["db"].read() as db:
-        who = await sessions.resolve(db, token)
-    if len(known) >= _CALLERS_MAX:
-        known.clear()
-    known[token] = (now, who)
-    return who
+        return await sessions.resolve(db, token)
 
 
 def _path_ints(request: web.Request) -> dict:

@@ -28,7 +28,16 @@ from server.store.comment_views import (
     meeting_comments,
     round_dict,
 )
-from server.store.tables import AgendaItem, Comment, CommentRound, Unit, User, utcnow
+from server.store.tables import (
+    AgendaItem,
+    Comment,
+    CommentRound,
+    Document,
+    DocumentVersion,
+    Unit,
+    User,
+    utcnow,
+)
 
 # A field for each of the domain's reasons, so that a refusal points at what to fix.
 FIELDS = {
@@ -74,9 +83,7 @@ class RegionIn(_Part):
 
 class PageAnchorIn(_Part):
     kind: Literal["page"]
-    # Documents do not exist in this codebase yet: any positive id is taken. The check
-    # that the document exists and belongs to the meeting joins when documents land.
-    document_id: Id
+    document_id: Id  # a document of the meeting (checked by the handler)
     page: int = Field(strict=True, ge=1, le=100_000)
     region: RegionIn | None = None
 
@@ -84,7 +91,7 @@ class PageAnchorIn(_Part):
 class PassageAnchorIn(_Part):
     kind: Literal["passage"]
     quote: str = Field(min_length=1, max_length=5000)
-    document_id: Id | None = None  # as above: not yet checked against documents
+    document_id: Id | None = None
     page: int | None = Field(default=None, strict=True, ge=1, le=100_000)
 
 
@@ -98,7 +105,7 @@ AnchorIn = Annotated[PageAnchorIn | PassageAnchorIn | ItemAnchorIn, Field(discri
 
 class RoundOpen(MeetingPayload):
     title: str = Field(min_length=1, max_length=500)
-    document_id: Id | None = None  # the draft; not yet checked, documents land with meeting packs
+    document_id: Id | None = None  # the draft, a document of the meeting
     deadline: Moment | None = None
     units: list[Id] = Field(default_factory=list, max_length=5000)
 
@@ -148,6 +155,18 @@ async def _reach(ctx: Context, unit_ids: list[int]) -> set[int]:
     return out
 
 
+async def _document(ctx: Context, document_id: int, field: str, page: int | None = None) -> None:
+    """A comment points into a document of this meeting, at a page it has (1-based here)."""
+    document = await ctx.db.get(Document, document_id)
+    if document is None or document.meeting_id != ctx.meeting.id or document.removed_at is not None:
+        raise Invalid("the document is not one of this meeting's documents",
+                      details=[{"field": field, "problem": "not a document of this meeting"}])
+    version = await ctx.db.get(DocumentVersion, document.current_version_id) if document.current_version_id else None
+    if page is not None and version is not None and version.pages_total is not None and page > version.pages_total:
+        raise Invalid(f"the document has {version.pages_total} pages",
+                      details=[{"field": "anchor.page", "problem": f"at most {version.pages_total}"}])
+
+
 @command("comment_round.open", RoundOpen, "Open a round of comments on a draft",
          ("POST", "/api/meetings/{meeting_id}/comment-rounds"))
 async def open_round(ctx: Context, data: RoundOpen) -> dict:
@@ -156,6 +175,8 @@ async def open_round(ctx: Context, data: RoundOpen) -> dict:
     if data.deadline is not None and data.deadline <= utcnow():
         raise Invalid("the deadline has already passed",
                       details=[{"field": "deadline", "problem": "a time in the future"}])
+    if data.document_id is not None:
+        await _document(ctx, data.document_id, "document_id")
     units = list(dict.fromkeys(data.units))
     if units:
         known = set((await ctx.db.scalars(select(Unit.id).where(Unit.id.in_(units)))).all())
@@ -217,6 +238,8 @@ async def add(ctx: Context, data: CommentAdd) -> dict:
         section = section or item.title  # the summary table groups by the item's title
     elif r is not None and r.document_id is not None and anchor.get("document_id") is None:
         anchor["document_id"] = r.document_id
+    if anchor.get("document_id") is not None:
+        await _document(ctx, anchor["document_id"], "anchor.document_id", anchor.get("page"))
     if anchor["kind"] == "page" and anchor["region"] is None:
         anchor.pop("region")
 
