@@ -49,7 +49,7 @@ class Renderer:
                 await db.scalars(select(DocumentVersion.id).where(DocumentVersion.status == "rendering"))
             ).all()
         for version_id in unfinished:
-            log.info("rendering version %s again: the server stopped while it rendered", version_id)
+            log.info("rendering version %s: added offline, or left unfinished when the server stopped", version_id)
             self.submit(version_id)
 
     async def stop(self) -> None:

@@ -28,9 +28,23 @@ class SilentFanout:
         return None
 
 
+class DeferredRenderer:
+    """Uploads added offline are rendered when the server starts: it picks up every
+    version still marked `rendering` (agendas/ingest.py)."""
+
+    def submit(self, version_id: int) -> None:
+        return None
+
+
+class NoPageCache:
+    def clear(self) -> None:
+        return None
+
+
 def offline_app(db: Database, settings: Settings) -> dict:
     """What `server.commands.dispatch.execute` needs, without a running server."""
-    return {"db": db, "settings": settings, "fanout": SilentFanout()}
+    return {"db": db, "settings": settings, "fanout": SilentFanout(), "renderer": DeferredRenderer(),
+            "page_access": NoPageCache()}
 
 
 @contextlib.asynccontextmanager

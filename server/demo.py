@@ -7,6 +7,7 @@ Seeding is idempotent: a second `serve --demo` only resets the demo password.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -19,10 +20,19 @@ from server.commands.dispatch import execute
 from server.config import Settings
 from server.domain.times import LOCAL
 from server.store.db import Database
-from server.store.tables import Attendance, Meeting, Participant, User
+from server.store.tables import Attendance, Meeting, Participant, Upload, User
 from server.store.views import agenda_items, agenda_list
 
-SAMPLE = Path(__file__).resolve().parent.parent / "agendas" / "examples" / "hoi-nghi-bch-tinh.yaml"
+EXAMPLES = Path(__file__).resolve().parent.parent / "agendas" / "examples"
+SAMPLE = EXAMPLES / "hoi-nghi-bch-tinh.yaml"
+# The upcoming meeting's papers: file, title, the agenda item (by the start of its title;
+# None: the meeting's general papers), options of document.add.
+DOCUMENTS = [
+    ("chuong-trinh-hoi-nghi.pdf", "Chương trình hội nghị", None, {}),
+    ("du-thao-bao-cao-chinh-tri.pdf", "Dự thảo Báo cáo chính trị", "Báo cáo tình hình thực hiện", {}),
+    ("phuong-an-nhan-su.pdf", "Phương án nhân sự", "Báo cáo kiểm điểm",
+     {"access": "confidential", "classification": "Mật"}),
+]
 UPCOMING = "DEMO-SAP-TOI"
 PAST = "DEMO-DA-HOP"
 # Who stayed away from the past meeting, and why (their attendance is part of its record).
@@ -69,6 +79,7 @@ async def _seed(settings: Settings, password: str) -> None:
                 upcoming = await packs.import_pack(session, _variant(packs.load(sample), UPCOMING, next_day))
             await _run_past_meeting(db, settings, past["meeting_id"])
             await _publish(db, settings, upcoming["meeting_id"])
+            await _documents(db, settings, upcoming["meeting_id"])
         digest = await asyncio.to_thread(hash_password, password)
         async with db.write() as session:
             await session.execute(update(User).values(password_hash=digest))
@@ -82,6 +93,35 @@ async def _secretary(db: Database) -> User:
 async def _publish(db: Database, settings: Settings, meeting_id: int) -> None:
     app = offline_app(db, settings)
     await execute(app, caller_for(await _secretary(db)), "meeting.publish", None, {"meeting_id": meeting_id})
+
+
+async def _documents(db: Database, settings: Settings, meeting_id: int) -> None:
+    """The sample papers, uploaded and published; the server renders them when it starts."""
+    from agendas.storage import Files
+
+    files = Files(settings.data_dir)
+    app = offline_app(db, settings)
+    secretary = await _secretary(db)
+    who = caller_for(secretary)
+    async with db.read() as session:
+        agenda = agenda_list(await agenda_items(session, meeting_id))
+    for filename, title, item_prefix, options in DOCUMENTS:
+        content = (EXAMPLES / "documents" / filename).read_bytes()
+        sha = hashlib.sha256(content).hexdigest()
+        if not files.blob(sha).exists():
+            files.blob(sha).parent.mkdir(parents=True, exist_ok=True)
+            files.blob(sha).write_bytes(content)
+        async with db.write() as session:
+            upload = Upload(meeting_id=meeting_id, sha256=sha, filename=filename, kind="pdf", size=len(content),
+                            by_user_id=secretary.id)
+            session.add(upload)
+            await session.flush()
+            upload_id = upload.id
+        item = next((i["id"] for i in agenda if item_prefix and i["title"].startswith(item_prefix)), None)
+        await execute(app, who, "document.add", None,
+                      {"meeting_id": meeting_id, "upload_id": upload_id, "title": title, "agenda_item_id": item,
+                       **options})
+    await execute(app, who, "document.publish", None, {"meeting_id": meeting_id})
 
 
 async def _run_past_meeting(db: Database, settings: Settings, meeting_id: int) -> None:

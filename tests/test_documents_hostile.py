@@ -127,6 +127,7 @@ def _call(server, method: str, path: str, token: str | None = None, body: bytes 
 
 
 def test_a_server_killed_mid_render_finishes_the_document_after_restart(tmp_path):
+    """Also: the demo's papers, seeded offline, are rendered once the server runs."""
     # Long enough that the kill lands while pages are still rendering.
     doc = pymupdf.open()
     for n in range(150):
@@ -160,5 +161,14 @@ def test_a_server_killed_mid_render_finishes_the_document_after_restart(tmp_path
             time.sleep(0.2)
         assert listing["status"] == "ready" and listing["pages_total"] == 150
         assert [p["index"] for p in listing["pages"]] == list(range(150))
+        # The demo's own papers, seeded before the server first started, were rendered too.
+        demo = [d for d in _call(server, "GET", f"/api/meetings/{meeting['id']}", token)["documents"]
+                if d["id"] != added["id"]]
+        assert [(d["title"], d["status"], d["version"]["status"]) for d in demo] == [
+            ("Chương trình hội nghị", "published", "ready"),
+            ("Dự thảo Báo cáo chính trị", "published", "ready"),
+            ("Phương án nhân sự", "published", "ready"),
+        ]
+        assert demo[2]["access"] == "confidential" and demo[2]["classification"] == "Mật"
     finally:
         server.stop()
