@@ -4,6 +4,7 @@ server keeps serving everyone else, and a server killed mid-render finishes the 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import signal
 import time
@@ -14,9 +15,11 @@ from urllib.parse import quote
 import aiohttp
 import pymupdf
 import pytest
+from PIL import Image
 
 from agendas.rendering import CODES
 from tests.conftest import World, add_document, new_key, require, start_server, upload
+from tests.samples import many_pages_pdf, png_bomb
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdf"
 
@@ -86,7 +89,7 @@ async def _image_status(world: World, url: str) -> int:
 
 @sqlite_only
 async def test_twenty_thousand_pages_are_refused_with_a_typed_error(world: World, tmp_path):
-    status, body = await upload(world, blank_pdf(20_000), "hai-muoi-nghin-trang.pdf")
+    status, body = await upload(world, many_pages_pdf(20_000), "hai-muoi-nghin-trang.pdf")
     assert status == 201
     status, body = await world.live.command(world.tokens["vanphong"], "document.add", meeting_id=world.meeting_id,
                                             upload_id=body["upload"]["id"])
@@ -98,21 +101,23 @@ async def test_twenty_thousand_pages_are_refused_with_a_typed_error(world: World
     assert latest["status"] == "failed" and latest["error"]["code"] == "too_many_pages"
 
 
-def blank_pdf(pages: int) -> bytes:
-    """A valid PDF of blank pages, written directly (PyMuPDF takes a minute for 20,000)."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Count %d /Kids [%s] >>" % (pages, b" ".join(b"%d 0 R" % (3 + i) for i in range(pages)))]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"] * pages
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+@sqlite_only
+async def test_images_become_one_page_documents_and_bombs_are_refused(world: World):
+    photo = io.BytesIO()
+    Image.new("RGB", (1600, 1200), "#2a6").save(photo, "JPEG")
+    results = {}
+    for name, content in (("anh-hoi-truong.jpg", photo.getvalue()), ("bom.png", png_bomb())):
+        status, body = await upload(world, content, name)
+        assert status == 201, body
+        status, body = await world.live.command(world.tokens["vanphong"], "document.add",
+                                                meeting_id=world.meeting_id, upload_id=body["upload"]["id"])
+        results[name] = body["result"]["document"]
+        await world.live.app["renderer"].wait(results[name]["latest"]["id"])
+    status, snap = await world.live.request("GET", f"/api/meetings/{world.meeting_id}",
+                                            token=world.tokens["vanphong"])
+    latest = {d["title"]: d["latest"] for d in snap["documents"]}
+    assert latest["anh-hoi-truong"]["status"] == "ready" and latest["anh-hoi-truong"]["pages_total"] == 1
+    assert latest["bom"]["status"] == "failed" and latest["bom"]["error"]["code"] == "image_bomb"
 
 
 def _call(server, method: str, path: str, token: str | None = None, body: bytes | dict | None = None) -> dict:
