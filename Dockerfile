@@ -31,6 +31,12 @@ RUN groupadd --system --gid 10001 phonghop \
  && mkdir -p /var/lib/phonghop \
  && chown phonghop:phonghop /var/lib/phonghop
 
+# LibreOffice converts Word, ODT and PowerPoint uploads to PDF; DejaVu Sans draws the
+# Vietnamese of the watermarks on confidential pages. The slim image has no fonts at all.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core libreoffice-writer-nogui libreoffice-impress-nogui \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Dependencies first, read from pyproject.toml, so that a change to the code alone

@@ -114,7 +114,7 @@ class Renderer:
             return blob
         from agendas import office
 
-        return await office.to_pdf(_named(blob, version.filename, scratch), scratch)
+        return await office.to_pdf(blob, scratch, filename=version.filename)
 
     async def _record(self, version_id: int, pages: list[DocumentPage], *, total: int | None = None,
                       done: Done | None = None, error: RenderError | None = None) -> None:
@@ -139,7 +139,7 @@ class Renderer:
                 revised = document.current_version_id is not None
                 document.current_version_id = version.id
                 became_current = True
-                self.app["page_access"].clear()
+                self.app["pages"].clear()
             if done is not None:
                 version.status = "ready"
                 version.warnings = done.warnings
@@ -166,11 +166,3 @@ def _newer(version: DocumentVersion, current: DocumentVersion | None) -> bool:
 def _render_name(version: DocumentVersion) -> str:
     # The renderer checks the extension against the content; a converted office file is a PDF.
     return "converted.pdf" if version.kind == "office" else version.filename
-
-
-def _named(blob: Path, filename: str, scratch: Path) -> Path:
-    """LibreOffice picks its import filter by extension: give it one, safely."""
-    suffix = Path(filename).suffix.lower()
-    target = scratch / f"source{suffix if suffix.isascii() and len(suffix) <= 6 else ''}"
-    target.symlink_to(blob)
-    return target

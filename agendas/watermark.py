@@ -2,9 +2,10 @@
 
 A confidential page image is served to each reader with their identity drawn into the
 pixels, so a screenshot or a photo of the screen still says whose copy it was:
-- the reader's name, unit, time and reader code, tiled diagonally over the whole page,
-  semi-transparent so the text underneath stays readable, dense enough that a photo of
-  any third of the page holds at least one whole copy (and the code several times);
+- the reader's name, unit, time and reader code (twice), tiled diagonally over the whole
+  page, semi-transparent so the text underneath stays readable, and dense: a photo of
+  any square a quarter of the page wide shows the reader code whole (which the server
+  maps back to the reader), one a third of the page wide nearly always a whole copy;
 - the classification ("MẬT", "TỐI MẬT") in red, in a box at the top and bottom centre;
 - a footer line: name · unit · code · time.
 
@@ -12,7 +13,7 @@ pixels, so a screenshot or a photo of the screen still says whose copy it was:
 while decoding, compositing and encoding), never PyMuPDF. The expensive part, drawing
 and rotating the text, depends only on the mark and the page size, so it is kept in a
 small in-memory LRU; a page then costs one JPEG decode, a few masked pastes and one
-encode (see `python -m agendas.watermark --bench`).
+encode (measure with `python -m agendas.watermark`).
 
 Text needs a TrueType font with Vietnamese glyphs. The first of PHONGHOP_WATERMARK_FONT,
 DejaVu Sans (Debian: fonts-dejavu-core), Noto Sans, Liberation Sans or FreeSans that
@@ -37,12 +38,12 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 __all__ = ["Mark", "WatermarkError", "find_font", "stamp"]
 
 # Looks: fractions of the page width, so the tablet (1280 px) and zoom (2400 px) images match.
-_TILE_FONT = 1 / 60  # 21 px on a tablet page, about 3.6 mm on a 10" screen
+_TILE_FONT = 1 / 70  # 18 px on a tablet page, about 3 mm on a 10" screen
 _TILE_ANGLE = 30  # degrees, counter-clockwise
 _TILE_ALPHA = 0.24  # share of the ink colour over the page: white becomes light grey, black stays black
 _TILE_INK = (40, 40, 40)  # neutral colours keep a grey page grey
-_GAP_ALONG = 3  # font heights between copies along a row
-_GAP_ACROSS = 1.7  # distance between rows, in heights of a copy (two lines)
+_GAP_ALONG = 1.5  # font heights between copies along a row
+_GAP_ACROSS = 1.3  # distance between rows, in heights of a copy (three lines)
 _STAGGER = 0.38  # each row shifted by this share of a period from the one above
 _STAMP_FONT = 1 / 40  # classification: 32 px on a tablet page
 _FOOTER_FONT = 1 / 90
@@ -65,7 +66,10 @@ _FONT_DIRS = [
     Path.home() / ".fonts",
 ]
 _PROBE = "ễđưƠỹ"  # letters a font without Vietnamese draws as the .notdef box
-_CACHE_SIZE = 24  # layer sets; one tablet page's is ~2.5 MB, a zoom page's ~8 MB
+# Layer sets kept: one tablet page's is ~2.5 MB, a zoom page's ~8.5 MB, so at most ~140 MB.
+# Stamped pages are kept on disk by the server, so a reader's layers are needed while
+# their pages are first made (a manifest download), not for every request.
+_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -144,54 +148,85 @@ class _Piece:
     at: tuple[int, int]
 
 
-def _identity_tile(mark: Mark, size: int) -> tuple[Image.Image, int, int]:
-    """One copy of the reader's identity, rotated; an 'L' mask scaled by the tile alpha,
-    with the width and height the block had before rotation."""
+@dataclass(frozen=True, eq=False)
+class _Copy:
+    """One copy of the reader's identity, as laid out before rotation, and rotated."""
+    tile: Image.Image  # rotated 'L' mask, scaled by the tile alpha
+    flat: tuple[int, int]  # width and height before rotation
+    codes: list[tuple[float, float, float, float]]  # the reader code's boxes, from the flat centre
+
+
+def _identity_copy(mark: Mark, size: int) -> _Copy:
+    """Three short centred lines, the reader code twice: a cropped photo needs only the code."""
     font = _font(size)
-    lines = [f"{mark.name} · {mark.code}", f"{mark.unit} · {mark.when}"]
-    lines = [line for line in lines if line.strip(" ·")]
-    spacing = max(2, round(size * 0.35))
-    box = [math.floor(v) if i < 2 else math.ceil(v) for i, v in enumerate(
-        ImageDraw.Draw(Image.new("L", (1, 1))).multiline_textbbox(
-            (0, 0), "\n".join(lines), font=font, spacing=spacing, align="center"))]
+    lines = [[mark.name, mark.code], [mark.unit], [mark.when, mark.code]]
+    lines = [[part for part in line if part.strip()] for line in lines]
+    lines = [line for line in lines if line]
+    sep = " · "
+    texts = [sep.join(line) for line in lines]
+    ascent, descent = font.getmetrics()
+    pitch = round((ascent + descent) * 1.15)
+    widths = [font.getlength(t) for t in texts]
     pad = size // 2
-    flat = Image.new("L", (box[2] - box[0] + 2 * pad, box[3] - box[1] + 2 * pad), 0)
-    ImageDraw.Draw(flat).multiline_text((pad - box[0], pad - box[1]), "\n".join(lines), fill=255, font=font,
-                                        spacing=spacing, align="center")
+    flat_w = math.ceil(max(widths)) + 2 * pad
+    flat_h = pitch * len(texts) + 2 * pad
+    flat = Image.new("L", (flat_w, flat_h), 0)
+    draw = ImageDraw.Draw(flat)
+    codes = []
+    for n, (line, text, width) in enumerate(zip(lines, texts, widths, strict=True)):
+        x, y = (flat_w - width) / 2, pad + n * pitch
+        draw.text((x, y), text, fill=255, font=font)
+        at = x
+        for part in line:
+            if part == mark.code:
+                codes.append((at - flat_w / 2, y - flat_h / 2, at + font.getlength(part) - flat_w / 2,
+                              y + ascent + descent - flat_h / 2))
+            at += font.getlength(part + sep)
     tile = flat.rotate(_TILE_ANGLE, resample=Image.Resampling.BICUBIC, expand=True)
     level = round(255 * _TILE_ALPHA)
-    return tile.point(lambda v: v * level // 255), *flat.size
+    return _Copy(tile.point(lambda v: v * level // 255), (flat_w, flat_h), codes)
 
 
-def _tiled_mask(mark: Mark, width: int, height: int) -> Image.Image:
-    """The page-sized mask of the identity copies, in rows along the diagonal.
+def _directions() -> tuple[tuple[float, float], tuple[float, float]]:
+    angle = math.radians(_TILE_ANGLE)
+    # Along the text (up and to the right: image y points down), and across it, down the page.
+    return (math.cos(angle), -math.sin(angle)), (math.sin(angle), math.cos(angle))
+
+
+def _centres(width: int, height: int, copy: _Copy, size: int) -> list[tuple[float, float]]:
+    """Where the copies' centres fall: rows along the diagonal.
 
     Copies follow each other along a row with a gap of `_GAP_ALONG` font heights; rows
-    are `_GAP_ACROSS` block heights apart and each is shifted by `_STAGGER` of a period
-    from the last, so the copies do not line up in columns and every part of the page
-    is near one. Tiles are placed by their centres in the rotated frame.
+    are `_GAP_ACROSS` copy heights apart and each is shifted by `_STAGGER` of a period
+    from the last, so the copies do not line up in columns.
     """
-    size = round(width * _TILE_FONT)
-    tile, flat_w, flat_h = _identity_tile(mark, size)
-    tw, th = tile.size
-    along = flat_w + _GAP_ALONG * size  # period along a row
-    across = flat_h * _GAP_ACROSS  # distance between rows
-    angle = math.radians(_TILE_ANGLE)
-    ux, uy = math.cos(angle), -math.sin(angle)  # along the text (up and to the right, image y is down)
-    vx, vy = math.sin(angle), math.cos(angle)  # across, down the page
+    (ux, uy), (vx, vy) = _directions()
+    along = copy.flat[0] + _GAP_ALONG * size
+    across = copy.flat[1] * _GAP_ACROSS
+    tw, th = copy.tile.size
     reach = math.hypot(width, height) / 2 + max(tw, th)
-    mask = Image.new("L", (width, height), 0)
+    out = []
     for j in range(-math.ceil(reach / across), math.ceil(reach / across) + 1):
         shift = (j * _STAGGER % 1.0) * along
         for i in range(-math.ceil(reach / along) - 1, math.ceil(reach / along) + 1):
             u, v = i * along + shift, j * across
             cx, cy = width / 2 + u * ux + v * vx, height / 2 + u * uy + v * vy
-            x, y = round(cx - tw / 2), round(cy - th / 2)
-            if x >= width or y >= height or x + tw <= 0 or y + th <= 0:
-                continue
-            # Lighter of the two: a tile's empty corners must not erase a neighbour's letters.
-            region = (x, y, x + tw, y + th)
-            mask.paste(ImageChops.lighter(mask.crop(region), tile), region)
+            if -tw / 2 < cx < width + tw / 2 and -th / 2 < cy < height + th / 2:
+                out.append((cx, cy))
+    return out
+
+
+def _tiled_mask(mark: Mark, width: int, height: int) -> Image.Image:
+    """The page-sized mask of the identity copies."""
+    size = round(width * _TILE_FONT)
+    copy = _identity_copy(mark, size)
+    tw, th = copy.tile.size
+    mask = Image.new("L", (width, height), 0)
+    for cx, cy in _centres(width, height, copy, size):
+        x, y = round(cx - tw / 2), round(cy - th / 2)
+        # Lighter of the two: a tile's empty corners must not erase a neighbour's letters.
+        region = (x, y, x + tw, y + th)
+        mask.paste(ImageChops.lighter(mask.crop(region), copy.tile), region)
     return mask
 
 
@@ -337,7 +372,7 @@ def stamp(source: Path, target: Path, mark: Mark, *, quality: int = 80) -> None:
         raise
 
 
-# --- a quick measure for operators: `python -m agendas.watermark --bench` ---------------
+# --- a quick measure: `python -m agendas.watermark` ------------------------------------------
 
 
 def _bench() -> None:
@@ -362,14 +397,16 @@ def _bench() -> None:
             t0 = time.perf_counter()
             stamp(src, dst, mark)
             cold = time.perf_counter() - t0
-            times = []
+            wall, cpu = [], []
             for _ in range(20):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 stamp(src, dst, mark)
-                times.append(time.perf_counter() - t0)
-            times.sort()
+                wall.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            wall.sort()
+            cpu.sort()
             print(f"{width}x{height} {mode}: first {cold * 1000:.0f} ms (layers built), then median "
-                  f"{times[len(times) // 2] * 1000:.1f} ms, {dst.stat().st_size // 1024} KB")
+                  f"{wall[10] * 1000:.1f} ms ({cpu[10] * 1000:.1f} ms CPU), {dst.stat().st_size // 1024} KB")
 
 
 if __name__ == "__main__":

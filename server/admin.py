@@ -44,7 +44,7 @@ class NoPageCache:
 def offline_app(db: Database, settings: Settings) -> dict:
     """What `server.commands.dispatch.execute` needs, without a running server."""
     return {"db": db, "settings": settings, "fanout": SilentFanout(), "renderer": DeferredRenderer(),
-            "page_access": NoPageCache()}
+            "pages": NoPageCache()}
 
 
 @contextlib.asynccontextmanager

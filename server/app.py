@@ -15,8 +15,9 @@ import server.commands  # noqa: F401  (registers every command)
 from agendas.ingest import Renderer
 from agendas.storage import Files
 from server.api import openapi, rest
-from server.api.documents import PageAccess, secret_key
+from server.api.documents import secret_key
 from server.api.errors import errors_as_json
+from server.api.pages import Pages
 from server.config import Settings
 from server.realtime import sockets
 from server.realtime.fanout import Fanout
@@ -89,7 +90,6 @@ def create_app(settings: Settings) -> web.Application:
     # Sessions ended through this process: socket.io connections holding one stop at
     # their next message instead of after their cached check expires.
     app["ended_sessions"] = set()
-    app["page_readers"] = {}  # bearer token -> (checked at, caller, expires): see api/documents.py
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -136,7 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     # Documents: files under the data folder, the render pool, page permissions.
     app["files"] = Files(settings.data_dir)
     app["files_secret"] = secret_key(app["files"])
-    app["page_access"] = PageAccess()
+    app["pages"] = Pages(app, settings.page_cache_mb * 2**20)
     app["renderer"] = Renderer(app, app["files"], settings.render_workers)
 
     async def start_polls(app: web.Application) -> None:

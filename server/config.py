@@ -33,6 +33,7 @@ class Settings:
     max_upload_mb: int = 200  # one uploaded document
     offline_lease_hours: int = 72  # a tablet's offline copy of a meeting's documents lives this long
     render_workers: int | None = None  # render child processes at once; None: one per core
+    page_cache_mb: int = 256  # page images kept in memory for the tablets (their files never change)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -71,4 +72,5 @@ def from_env() -> Settings:
         max_upload_mb=int(_env("MAX_UPLOAD_MB", "200")),
         offline_lease_hours=int(_env("OFFLINE_LEASE_HOURS", "72")),
         render_workers=int(_env("RENDER_WORKERS", "0")) or None,
+        page_cache_mb=int(_env("PAGE_CACHE_MB", "256")),
     )

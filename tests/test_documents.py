@@ -78,7 +78,12 @@ async def test_publish_notifies_tablets_and_pages_are_served_to_readers_only(wor
         status, part, part_headers = await fetch(world, "daibieu01", listing["pages"][0]["tablet"],
                                                  {"Range": "bytes=0-99"})
         assert status == 206 and part == image[:100]
-        assert part_headers["Content-Range"].startswith("bytes 0-99/")
+        assert part_headers["Content-Range"] == f"bytes 0-99/{len(image)}"
+        status, tail, _ = await fetch(world, "daibieu01", listing["pages"][0]["tablet"], {"Range": "bytes=-10"})
+        assert status == 206 and tail == image[-10:]
+        status, _, _ = await fetch(world, "daibieu01", listing["pages"][0]["tablet"],
+                                   {"Range": f"bytes={len(image) + 5}-"})
+        assert status == 416
         # Someone outside the meeting, an unknown hash, a forged version: 404, no token: 401.
         status, _, _ = await fetch(world, "nguoingoai", listing["pages"][0]["tablet"])
         assert status == 404

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+import docx
 import pymupdf
 import pytest
 from PIL import Image
@@ -118,6 +119,29 @@ async def test_images_become_one_page_documents_and_bombs_are_refused(world: Wor
     latest = {d["title"]: d["latest"] for d in snap["documents"]}
     assert latest["anh-hoi-truong"]["status"] == "ready" and latest["anh-hoi-truong"]["pages_total"] == 1
     assert latest["bom"]["status"] == "failed" and latest["bom"]["error"]["code"] == "image_bomb"
+
+
+@sqlite_only
+async def test_a_word_file_is_converted_and_searchable(world: World):
+    from agendas import office
+
+    require(office.available(), "LibreOffice is not installed (./dev test installs it as root)")
+    draft = docx.Document()
+    draft.add_heading("Dự thảo Nghị quyết", 1)
+    draft.add_paragraph("Phấn đấu tốc độ tăng trưởng kinh tế từ 8,5% trở lên.")
+    content = io.BytesIO()
+    draft.save(content)
+    await world.live.command(world.tokens["vanphong"], "meeting.publish", meeting_id=world.meeting_id)
+    status, body = await upload(world, content.getvalue(), "Dự thảo Nghị quyết.docx")
+    assert status == 201 and body["upload"]["kind"] == "office"
+    status, body = await world.live.command(world.tokens["vanphong"], "document.add", meeting_id=world.meeting_id,
+                                            upload_id=body["upload"]["id"])
+    document = body["result"]["document"]
+    await world.live.app["renderer"].wait(document["latest"]["id"])
+    await world.live.command(world.tokens["vanphong"], "document.publish", meeting_id=world.meeting_id)
+    status, found = await world.live.request("GET", f"/api/meetings/{world.meeting_id}/search?q=tang truong kinh te",
+                                             token=world.tokens["daibieu01"])
+    assert [(h["document_id"], h["page"]) for h in found["hits"]] == [(document["id"], 0)]
 
 
 def _call(server, method: str, path: str, token: str | None = None, body: bytes | dict | None = None) -> dict:

@@ -1,9 +1,7 @@
 """REST for documents (docs/documents.md): uploads, pages, the offline manifest, search,
 recall receipts and private notes. The changes themselves are `document.*` commands.
 
-Page images are the hot path (a hall of tablets turning pages, a pack downloaded for
-offline reading): the permission for (reader, version) is decided once and kept for
-`PageAccess.TTL` seconds, and the file goes out by sendfile with Range and ETag.
+Page images, the hot path, have their own module: `server/api/pages.py`.
 """
 
 from __future__ import annotations
@@ -12,31 +10,27 @@ import asyncio
 import json
 import os
 import secrets
-import time
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from agendas import watermark
 from agendas.rendering import RenderError, sanitize_filename
 from agendas.rendering import check as sniff_type
-from agendas.storage import Files, is_sha
+from agendas.storage import Files
+from server.api import pages
 from server.api.errors import json_body
 from server.auth import access as access_rules
-from server.auth import sessions
 from server.auth.sessions import Caller
 from server.domain import documents as rules
 from server.domain import permissions
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from server.domain.text import fold, nfc
-from server.domain.times import LOCAL, iso
+from server.domain.times import iso
 from server.realtime.fanout import user_room
 from server.store import document_views as views
-from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Session, Unit, Upload, utcnow
+from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Upload, utcnow
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_HITS = 50
@@ -53,32 +47,6 @@ async def _caller(request: web.Request) -> Caller:
     from server.api.rest import caller
 
     return await caller(request)
-
-
-CALLER_TTL = 2.0  # as on socket.io (realtime/sockets.py)
-_CALLERS_MAX = 10_000
-
-
-async def _page_reader(request: web.Request) -> Caller:
-    """The caller of a page request, read from the database at most every CALLER_TTL
-    seconds per token: a hall turning pages must not cost a session read per image. A
-    session ended through this process stops at once; through another one, within
-    CALLER_TTL; an expired one at its expiry."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else ""
-    known: dict = request.app["page_readers"]
-    now = time.monotonic()
-    hit = known.get(token)
-    if (hit is not None and now - hit[0] < CALLER_TTL and hit[1].session_id not in request.app["ended_sessions"]
-            and hit[2] > utcnow()):
-        return hit[1]
-    async with request.app["db"].read() as db:
-        who = await sessions.resolve(db, token)
-        expires = await db.scalar(select(Session.expires_at).where(Session.id == who.session_id))
-    if len(known) >= _CALLERS_MAX:
-        known.clear()
-    known[token] = (now, who, expires)
-    return who
 
 
 # --- uploads -------------------------------------------------------------------------
@@ -118,121 +86,6 @@ async def _forget_blob(request: web.Request, sha: str) -> None:
         used = await db.scalar(select(Upload.id).where(Upload.sha256 == sha).limit(1))
     if used is None:
         request.app["files"].blob(sha).unlink(missing_ok=True)
-
-
-# --- who may read a version's pages --------------------------------------------------
-
-@dataclass(frozen=True)
-class Decision:
-    status: int  # 200, 404 or 410
-    images: frozenset[str] = frozenset()  # the version's page image hashes
-    mark: watermark.Mark | None = None  # confidential: the caller's watermark
-
-
-class PageAccess:
-    """(user, version) -> Decision, for TTL seconds; cleared by every document command
-    in this process (another process's change is seen within TTL)."""
-
-    TTL = 2.0
-    MAX = 50_000
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[int, int], tuple[float, Decision]] = {}
-        self._locks: dict[Path, asyncio.Lock] = {}
-
-    def clear(self) -> None:
-        self._cache.clear()
-
-    def get(self, key: tuple[int, int]) -> Decision | None:
-        hit = self._cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.TTL:
-            return hit[1]
-        return None
-
-    def put(self, key: tuple[int, int], decision: Decision) -> None:
-        if len(self._cache) >= self.MAX:
-            self._cache.clear()
-        self._cache[key] = (time.monotonic(), decision)
-
-    def lock(self, path: Path) -> asyncio.Lock:
-        return self._locks.setdefault(path, asyncio.Lock())
-
-    def unlock(self, path: Path) -> None:
-        self._locks.pop(path, None)
-
-
-async def _decide(app, who: Caller, version_id: int) -> Decision:
-    async with app["db"].read() as db:
-        version = await db.get(DocumentVersion, version_id)
-        document = await db.get(Document, version.document_id) if version else None
-        if document is None or document.removed_at is not None:
-            return Decision(404)
-        try:
-            access = await access_rules.meeting_access(db, who, document.meeting_id)
-        except NotFound:
-            return Decision(404)
-        staff = bool(access.roles & rules.ALL_READERS)
-        if document.recalled_at is not None:
-            # Gone for everyone who could read it; for the others it never existed.
-            was_reader = staff or rules.is_reader(document.access, rules.Readers.from_dict(document.readers),
-                                                  access.me.id if access.me else None,
-                                                  access.me.role if access.me else None)
-            return Decision(410 if was_reader else 404)
-        if not views.readable(document, access.roles, access.me):
-            return Decision(404)
-        if not staff and version.id != document.current_version_id:
-            return Decision(404)  # readers read the current version only
-        rows = (await db.execute(
-            select(DocumentPage.tablet, DocumentPage.zoom, DocumentPage.thumb).where(
-                DocumentPage.version_id == version.id)
-        )).all()
-        mark = None
-        if document.access == "confidential":
-            unit = await db.get(Unit, who.unit_id) if who.unit_id else None
-            code = rules.reader_code(app["files_secret"], who.user_id, document.id)
-            mark = watermark.Mark(name=who.full_name, unit=unit.name if unit else "",
-                                  when=utcnow().astimezone(LOCAL).strftime("%d/%m/%Y %H:%M"), code=code,
-                                  classification=document.classification)
-    return Decision(200, frozenset(sha for row in rows for sha in row), mark)
-
-
-async def page_image(request: web.Request) -> web.StreamResponse:
-    who = await _page_reader(request)
-    name = request.match_info["name"]
-    raw = request.match_info["version_id"]
-    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31):
-        raise NotFound("no such page image")
-    version_id = int(raw)
-    sha = name[:-4] if name.endswith(".jpg") else ""
-    if not is_sha(sha):
-        raise NotFound("no such page image")
-    cache: PageAccess = request.app["page_access"]
-    decision = cache.get((who.user_id, version_id))
-    if decision is None:
-        decision = await _decide(request.app, who, version_id)
-        cache.put((who.user_id, version_id), decision)
-    if decision.status == 410:
-        raise DomainError("the document was recalled", code="recalled", status=410)
-    if decision.status != 200 or sha not in decision.images:
-        raise NotFound("no such page image")
-    files: Files = request.app["files"]
-    path = files.page(sha)
-    if decision.mark is not None:
-        path = await _watermarked(cache, files, sha, decision.mark)
-    return web.FileResponse(path, headers={"Cache-Control": IMMUTABLE, "Content-Type": "image/jpeg"})
-
-
-async def _watermarked(cache: PageAccess, files: Files, sha: str, mark: watermark.Mark) -> Path:
-    """The reader's own copy of a confidential page, made on first request, then kept."""
-    target = files.marked_page(sha, mark.code)
-    if target.exists():
-        return target
-    async with cache.lock(target):
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(watermark.stamp, files.page(sha), target, mark)
-    cache.unlock(target)
-    return target
 
 
 # --- the page list, the manifest, search ---------------------------------------------
@@ -466,7 +319,7 @@ def routes(Route) -> list:
         Route("POST", "/api/meetings/{meeting_id}/uploads", upload,
               "Upload a file (the body; ?filename=) for a document of the meeting (staff)"),
         Route("GET", "/api/documents/{document_id}/pages", page_list, "A document's pages (?version_id= for staff)"),
-        Route("GET", "/api/pages/{version_id}/{name}", page_image, "A page image (immutable; ETag, Range)"),
+        Route("GET", "/api/pages/{version_id}/{name}", pages.page_image, "A page image (immutable; ETag, Range)"),
         Route("GET", "/api/meetings/{meeting_id}/manifest", manifest, "Everything a tablet downloads to read offline"),
         Route("GET", "/api/meetings/{meeting_id}/search", search, "Search the text of the meeting's documents (?q=)"),
         Route("GET", "/api/meetings/{meeting_id}/recalls", recalls, "Recalls and each tablet's purge receipt (staff)"),

@@ -124,7 +124,7 @@ def _new_version(ctx: Context, document: Document, upload: Upload, number: int) 
 
 def _touched(ctx: Context) -> None:
     """Page permissions are cached for a moment (api/documents.py); drop them now."""
-    ctx.after_commit.append(lambda: ctx.app["page_access"].clear())
+    ctx.after_commit.append(lambda: ctx.app["pages"].clear())
 
 
 @command("document.add", DocumentAdd, "Add an uploaded file to the meeting as a (draft) document",

@@ -1,0 +1,224 @@
+"""Page images: the hot path of a hall of tablets turning pages (docs/documents.md).
+
+A request is answered from memory whenever it can be:
+- the session behind the token and the permission for (reader, version) are looked
+  up once and kept for TTL seconds; concurrent misses for one key share one lookup,
+  so fifty tablets whose entry expired together cost one query, not fifty;
+- the image bytes are kept in an LRU under a byte budget: the files never change (their
+  name is their hash), so nothing has to be invalidated, and a 300 KB answer costs a
+  memory copy instead of a thread hop to open and stat the file plus sendfile.
+Range requests (a resumed download) are cut from the same bytes.
+
+Revocation: a session ended, or a document recalled, through this process takes effect
+at once (the caches are cleared); through another process within TTL seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import select
+
+from agendas import watermark
+from agendas.storage import Files, is_sha
+from server.auth import access as access_rules
+from server.auth import sessions
+from server.auth.sessions import Caller
+from server.domain import documents as rules
+from server.domain.errors import DomainError, NotFound
+from server.domain.times import LOCAL
+from server.store import document_views as views
+from server.store.tables import Document, DocumentPage, DocumentVersion, Session, Unit, utcnow
+
+TTL = 2.0  # seconds a session or a permission is trusted without asking the database
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+class Memo:
+    """key -> value for TTL seconds, with one shared lookup per missing key."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._values: dict[Hashable, tuple[float, object]] = {}
+        self._loading: dict[Hashable, asyncio.Future] = {}
+        self._limit = limit
+
+    def clear(self) -> None:
+        self._values.clear()
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[object]],
+                  fresh: Callable[[object], bool] = lambda _: True) -> object:
+        hit = self._values.get(key)
+        if hit is not None and time.monotonic() - hit[0] < TTL and fresh(hit[1]):
+            return hit[1]
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            if len(self._values) >= self._limit:
+                self._values.clear()
+            self._values[key] = (time.monotonic(), value)
+            return value
+        finally:
+            del self._loading[key]
+
+
+class Bytes:
+    """Least recently used file contents, at most `budget` bytes in all."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._held: OrderedDict[Path, bytes] = OrderedDict()
+        self._size = 0
+
+    async def read(self, path: Path) -> bytes:
+        data = self._held.get(path)
+        if data is not None:
+            self._held.move_to_end(path)
+            return data
+        data = await asyncio.to_thread(path.read_bytes)
+        if len(data) <= self.budget // 4:
+            self._held[path] = data
+            self._size += len(data)
+            while self._size > self.budget:
+                _, dropped = self._held.popitem(last=False)
+                self._size -= len(dropped)
+        return data
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: int  # 200, 404 or 410
+    images: frozenset[str] = frozenset()  # the version's page image hashes
+    mark: watermark.Mark | None = None  # confidential: the caller's watermark
+
+
+class Pages:
+    """app["pages"]: the caches of the page route. `clear()` after any document change."""
+
+    def __init__(self, app: web.Application, budget_bytes: int) -> None:
+        self.app = app
+        self.readers = Memo()
+        self.decisions = Memo()
+        self.bytes = Bytes(budget_bytes)
+        self._stamping: dict[Path, asyncio.Lock] = {}
+
+    def clear(self) -> None:
+        self.decisions.clear()
+
+    async def reader(self, request: web.Request) -> Caller:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.startswith("Bearer ") else ""
+        ended = self.app["ended_sessions"]
+
+        async def load() -> tuple[Caller, object]:
+            async with self.app["db"].read() as db:
+                who = await sessions.resolve(db, token)
+                expires = await db.scalar(select(Session.expires_at).where(Session.id == who.session_id))
+            return who, expires
+
+        def fresh(value) -> bool:
+            who, expires = value
+            return who.session_id not in ended and expires > utcnow()
+
+        who, _ = await self.readers.get(token, load, fresh)
+        return who
+
+    async def decide(self, who: Caller, version_id: int) -> Decision:
+        return await self.decisions.get((who.user_id, version_id), lambda: self._decide(who, version_id))
+
+    async def _decide(self, who: Caller, version_id: int) -> Decision:
+        async with self.app["db"].read() as db:
+            version = await db.get(DocumentVersion, version_id)
+            document = await db.get(Document, version.document_id) if version else None
+            if document is None or document.removed_at is not None:
+                return Decision(404)
+            try:
+                access = await access_rules.meeting_access(db, who, document.meeting_id)
+            except NotFound:
+                return Decision(404)
+            staff = bool(access.roles & rules.ALL_READERS)
+            me = access.me
+            if document.recalled_at is not None:
+                # Gone for everyone who could read it; for the others it never existed.
+                was_reader = staff or rules.is_reader(document.access, rules.Readers.from_dict(document.readers),
+                                                      me.id if me else None, me.role if me else None)
+                return Decision(410 if was_reader else 404)
+            if not views.readable(document, access.roles, me):
+                return Decision(404)
+            if not staff and version.id != document.current_version_id:
+                return Decision(404)  # readers read the current version only
+            rows = (await db.execute(
+                select(DocumentPage.tablet, DocumentPage.zoom, DocumentPage.thumb)
+                .where(DocumentPage.version_id == version.id)
+            )).all()
+            mark = None
+            if document.access == "confidential":
+                unit = await db.get(Unit, who.unit_id) if who.unit_id else None
+                mark = watermark.Mark(
+                    name=who.full_name, unit=unit.name if unit else "",
+                    when=utcnow().astimezone(LOCAL).strftime("%d/%m/%Y %H:%M"),
+                    code=rules.reader_code(self.app["files_secret"], who.user_id, document.id),
+                    classification=document.classification,
+                )
+        return Decision(200, frozenset(sha for row in rows for sha in row), mark)
+
+    async def stamped(self, files: Files, sha: str, mark: watermark.Mark) -> Path:
+        """The reader's own copy of a confidential page, made on first request, then kept."""
+        target = files.marked_page(sha, mark.code)
+        if target.exists():
+            return target
+        lock = self._stamping.setdefault(target, asyncio.Lock())
+        async with lock:
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(watermark.stamp, files.page(sha), target, mark)
+        self._stamping.pop(target, None)
+        return target
+
+
+async def page_image(request: web.Request) -> web.StreamResponse:
+    pages: Pages = request.app["pages"]
+    who = await pages.reader(request)
+    raw, name = request.match_info["version_id"], request.match_info["name"]
+    sha = name[:-4] if name.endswith(".jpg") else ""
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31) or not is_sha(sha):
+        raise NotFound("no such page image")
+    decision = await pages.decide(who, int(raw))
+    if decision.status == 410:
+        raise DomainError("the document was recalled", code="recalled", status=410)
+    if decision.status != 200 or sha not in decision.images:
+        raise NotFound("no such page image")
+    files: Files = request.app["files"]
+    path, etag = files.page(sha), sha
+    if decision.mark is not None:
+        path, etag = await pages.stamped(files, sha, decision.mark), f"{sha}-{decision.mark.code}"
+    headers = {"Cache-Control": IMMUTABLE, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+    if any(tag.value in (etag, "*") for tag in request.if_none_match or ()):
+        return web.Response(status=304, headers=headers)
+    data = await pages.bytes.read(path)
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = slice(len(data), None)  # malformed: unsatisfiable
+    if wanted.start is None and wanted.stop is None:
+        return web.Response(body=data, content_type="image/jpeg", headers=headers)
+    start, stop, _ = wanted.indices(len(data))
+    if start >= stop:
+        return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"})
+    return web.Response(status=206, body=data[start:stop], content_type="image/jpeg",
+                        headers={**headers, "Content-Range": f"bytes {start}-{stop - 1}/{len(data)}"})
