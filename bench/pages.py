@@ -43,6 +43,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import report  # noqa: E402  (after the path: run as a script or imported)
+
 SECTION = "## Page serving"
 TARGETS = "≥ 2,500 requests/s per core for 300 KB images, measured beside nginx serving the same files"
 PASSWORD = "matkhau-do-tai-trang"
@@ -337,7 +339,7 @@ async def run(args: argparse.Namespace) -> dict:
     for tool in ("wrk",):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is not installed (apt-get install wrk)")
-    out: dict = {"date": datetime.date.today().isoformat(), "machine": _machine(),
+    out: dict = {"date": datetime.date.today().isoformat(), "machine": report.machine(),
                  "load_avg": round(os.getloadavg()[0], 2), "connections": args.connections,
                  "duration_s": args.duration}
     with tempfile.TemporaryDirectory(prefix="phonghop-bench-pages-") as tmp:
@@ -397,21 +399,9 @@ async def run(args: argparse.Namespace) -> dict:
     return out
 
 
-def _machine() -> str:
-    model = os.uname().machine
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} × {model}"
-
-
 def record(out: dict, command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     header = (
-        f"\n{SECTION}\n\nReproduce: `{command}` (needs wrk and nginx: `apt-get install wrk nginx-light`).\n"
+        f"Reproduce: `{command}` (needs wrk and nginx: `apt-get install wrk nginx-light`).\n"
         f"Targets: {TARGETS}.\n"
         "A `phonghop serve` process (SQLite) serves `/api/pages/{version_id}/{sha256}.jpg` to a signed-in delegate "
         "(Bearer token, permission check, sendfile); nginx (1 worker, access_log off, sendfile on) serves the same "
@@ -436,14 +426,7 @@ def record(out: dict, command: str) -> None:
            f"{out['nginx_one']['p50_ms']} / {out['nginx_one']['p99_ms']} ms | "
            f"{out['ours_one']['cpu_us_per_request']} / {out['nginx_one']['cpu_us_per_request']} | "
            f"{out['share_of_nginx']} |\n")
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n" + header
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    text = text[:start] + section + ("\n" + text[end:] if nxt != -1 else "")
-    path.write_text(text, encoding="utf-8")
+    report.add_row(SECTION, header, row)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ import contextlib
 import datetime
 import json
 import os
-import platform
 import random
 import secrets
 import socket
@@ -33,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench import report  # noqa: E402  (after the path: run as a script or imported)
 
 SECTION = "## Votes"
 TARGETS = "≥ 5,000 votes/s durable (SQLite, synchronous=FULL); burst p99 ≤ 300 ms; lost = double_counted = 0"
@@ -282,7 +283,7 @@ async def _postgres():
 
 
 async def run(args: argparse.Namespace) -> dict:
-    out: dict = {"date": datetime.date.today().isoformat(), "machine": _machine()}
+    out: dict = {"date": datetime.date.today().isoformat(), "machine": report.machine()}
     with tempfile.TemporaryDirectory(prefix="phonghop-bench-") as tmp:
         out["sqlite"] = {
             **await writer_throughput(Path(tmp) / "w", ballots=args.ballots, producers=args.producers),
@@ -312,20 +313,8 @@ async def run(args: argparse.Namespace) -> dict:
     return out
 
 
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} × {model}"
-
-
 def record(out: dict, command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    header = (f"\n{SECTION}\n\nReproduce: `phonghop bench votes --json`.\nTargets (issue \"Deliberation\"): {TARGETS}.\n"
+    header = (f"Reproduce: `phonghop bench votes --json`.\nTargets (issue \"Deliberation\"): {TARGETS}.\n"
               "votes/s: ballots durable per second through the group-commit writer, in process, SQLite "
               "synchronous=FULL on a real data folder. Burst: a `phonghop serve` process, every client connected and "
               "joined first, then all vote within 2 s over socket.io (websocket); ack time from emit to ack. "
@@ -339,15 +328,7 @@ def record(out: dict, command: str) -> None:
            f"{s['burst_ack_p99_ms']} / {s['burst_ack_max_ms']} ms | {pg.get('votes_per_s', '—')} | "
            f"{str(pg['burst_ack_p99_ms']) + ' ms' if 'burst_ack_p99_ms' in pg else '—'} | {out['lost']} | "
            f"{out['double_counted']} |\n")
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n" + header
-    # The new row goes at the end of this section's table, before the next section.
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    text = text[:start] + section + ("\n" + text[end:] if nxt != -1 else "")
-    path.write_text(text, encoding="utf-8")
+    report.add_row(SECTION, header, row)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -248,20 +248,25 @@ async def remove(ctx: Context, data: DocumentRef) -> dict:
     return {"document_id": document.id}
 
 
+async def _chosen(ctx: Context, ids: list[int], state: str, *conditions) -> list[Document]:
+    """The meeting's documents meeting `conditions`: those named, or all of them when none
+    is; a named one that does not meet them is refused by its id."""
+    query = select(Document).where(Document.meeting_id == ctx.meeting.id, Document.removed_at.is_(None), *conditions)
+    if ids:
+        query = query.where(Document.id.in_(ids))
+    docs = list((await ctx.db.scalars(query.order_by(Document.id))).all())
+    missing = sorted(set(ids) - {d.id for d in docs})
+    if missing:
+        raise NotFound(f"document(s) {', '.join(map(str, missing))} are not {state} in this meeting")
+    return docs
+
+
 @command("document.publish", DocumentMany, "Publish draft documents to their readers (all drafts when none named)",
          ("POST", "/api/meetings/{meeting_id}/documents/publish"))
 async def publish(ctx: Context, data: DocumentMany) -> dict:
     _open_meeting(ctx)
-    query = select(Document).where(
-        Document.meeting_id == ctx.meeting.id, Document.published_at.is_(None), Document.recalled_at.is_(None),
-        Document.removed_at.is_(None),
-    )
-    if data.document_ids:
-        query = query.where(Document.id.in_(data.document_ids))
-    drafts = list((await ctx.db.scalars(query.order_by(Document.id))).all())
-    missing = sorted(set(data.document_ids) - {d.id for d in drafts})
-    if missing:
-        raise NotFound(f"document(s) {', '.join(map(str, missing))} are not drafts of this meeting")
+    drafts = await _chosen(ctx, data.document_ids, "drafts", Document.published_at.is_(None),
+                           Document.recalled_at.is_(None))
     now = utcnow()
     for d in drafts:
         d.published_at = now
@@ -273,15 +278,8 @@ async def publish(ctx: Context, data: DocumentMany) -> dict:
 @command("document.recall", DocumentMany, "Recall published documents from every tablet (all when none named)",
          ("POST", "/api/meetings/{meeting_id}/documents/recall"))
 async def recall(ctx: Context, data: DocumentMany) -> dict:
-    query = select(Document).where(
-        Document.meeting_id == ctx.meeting.id, Document.published_at.is_not(None), Document.recalled_at.is_(None)
-    )
-    if data.document_ids:
-        query = query.where(Document.id.in_(data.document_ids))
-    docs = list((await ctx.db.scalars(query.order_by(Document.id))).all())
-    missing = sorted(set(data.document_ids) - {d.id for d in docs})
-    if missing:
-        raise NotFound(f"document(s) {', '.join(map(str, missing))} are not published in this meeting")
+    docs = await _chosen(ctx, data.document_ids, "published", Document.published_at.is_not(None),
+                         Document.recalled_at.is_(None))
     if not docs:
         raise DomainError("there is no published document to recall", code="invalid_transition")
     now = utcnow()
