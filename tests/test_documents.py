@@ -398,3 +398,26 @@ async def test_the_presenter_page_reaches_the_hall(world):
     status, body = await world.live.command(world.tokens["daibieu01"], "document.present",
                                             meeting_id=world.meeting_id, document_id=document["id"], page=0)
     assert status == 403
+
+
+async def test_pages_are_readable_as_soon_as_they_are_listed_while_the_rest_renders(world):
+    await _ok(world, "vanphong", "meeting.publish")
+    status, body = await upload(world, make_pdf([f"Trang {n}" for n in range(1, 41)]), "Dài.pdf")
+    document = (await _ok(world, "vanphong", "document.add", upload_id=body["upload"]["id"]))["document"]
+    await _ok(world, "vanphong", "document.publish", document_ids=[document["id"]])
+    fetched: set[str] = set()
+    rounds = 0
+    while True:
+        status, listing = await get(world, "daibieu01", f"/api/documents/{document['id']}/pages")
+        assert status == 200, listing
+        for page in listing["pages"]:
+            if page["tablet"] not in fetched:
+                status, _, _ = await fetch(world, "daibieu01", page["tablet"])
+                assert status == 200, (page, listing["pages_ready"], listing["status"])
+                fetched.add(page["tablet"])
+        rounds += 1
+        if listing["status"] != "rendering":
+            break
+        await asyncio.sleep(0.05)
+    assert listing["status"] == "ready" and len(fetched) == 40
+    assert rounds > 1  # the pages were read while the document was still rendering

@@ -51,6 +51,9 @@ class Memo:
     def clear(self) -> None:
         self._values.clear()
 
+    def forget(self, key: Hashable) -> None:
+        self._values.pop(key, None)
+
     async def get(self, key: Hashable, load: Callable[[], Awaitable[object]],
                   fresh: Callable[[object], bool] = lambda _: True) -> object:
         hit = self._values.get(key)
@@ -105,6 +108,7 @@ class Decision:
     status: int  # 200, 404 or 410
     images: frozenset[str] = frozenset()  # the version's page image hashes
     mark: watermark.Mark | None = None  # confidential: the caller's watermark
+    rendering: bool = False  # more pages may come: an unknown image may be one of them
 
 
 class Pages:
@@ -138,8 +142,13 @@ class Pages:
         who, _ = await self.readers.get(token, load, fresh)
         return who
 
-    async def decide(self, who: Caller, version_id: int) -> Decision:
-        return await self.decisions.get((who.user_id, version_id), lambda: self._decide(who, version_id))
+    async def decide(self, who: Caller, version_id: int, sha: str) -> Decision:
+        key = (who.user_id, version_id)
+        decision = await self.decisions.get(key, lambda: self._decide(who, version_id))
+        if decision.rendering and sha not in decision.images:  # a page written since: look again
+            self.decisions.forget(key)
+            decision = await self.decisions.get(key, lambda: self._decide(who, version_id))
+        return decision
 
     async def _decide(self, who: Caller, version_id: int) -> Decision:
         async with self.app["db"].read() as db:
@@ -175,7 +184,7 @@ class Pages:
                     code=rules.reader_code(self.app["files_secret"], who.user_id, document.id),
                     classification=document.classification,
                 )
-        return Decision(200, frozenset(sha for row in rows for sha in row), mark)
+        return Decision(200, frozenset(sha for row in rows for sha in row), mark, version.status == "rendering")
 
     async def stamped(self, files: Files, sha: str, mark: watermark.Mark) -> Path:
         """The reader's own copy of a confidential page, made on first request, then kept."""
@@ -198,7 +207,7 @@ async def page_image(request: web.Request) -> web.StreamResponse:
     sha = name[:-4] if name.endswith(".jpg") else ""
     if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31) or not is_sha(sha):
         raise NotFound("no such page image")
-    decision = await pages.decide(who, int(raw))
+    decision = await pages.decide(who, int(raw), sha)
     if decision.status == 410:
         raise DomainError("the document was recalled", code="recalled", status=410)
     if decision.status != 200 or sha not in decision.images:

@@ -1,11 +1,13 @@
 // Secretariat console (/console): meetings, agenda editing, participants and attendance,
-// lifecycle, quorum, device pairing; polls, the list of speakers, comments on drafts.
+// lifecycle, quorum, device pairing; polls, the list of speakers, comments on drafts; the
+// meeting's documents (upload, access, publish, present, recall).
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { AgendaEditor } from '../components/AgendaEditor.js';
 import { AttendancePanel } from '../components/AttendancePanel.js';
 import { ConsoleComments } from '../components/Comments.js';
+import { ConsoleDocuments } from '../components/ConsoleDocuments.js';
 import { ConsolePolls } from '../components/ConsolePolls.js';
 import { CreateMeetingForm } from '../components/CreateMeetingForm.js';
 import { LiveAttendance } from '../components/LiveAttendance.js';
@@ -20,13 +22,15 @@ import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
 import { mountApp, useCommands } from './shell.js';
 
-const TABS = ['session', 'polls', 'speakers', 'comments'];
+const TABS = ['session', 'documents', 'polls', 'speakers', 'comments'];
+const STAFF_TABS = ['comments', 'documents']; // drafting work: not the chair's
 
 function Tabs({ tab, setTab, state, tabs }) {
   const open = state.polls.filter((p) => p.state === 'open').length;
   const queue = state.speakers.filter((s) => s.state === 'waiting' || s.state === 'approved').length;
   const pending = state.comments.filter((c) => !c.decision).length;
-  const count = { polls: open, speakers: queue, comments: pending };
+  const rendering = state.documents.filter((d) => (d.latest || d.version) && (d.latest || d.version).status === 'rendering').length;
+  const count = { polls: open, speakers: queue, comments: pending, documents: rendering };
   return html`<nav class="tabs console-tabs" role="tablist">${tabs.map((k) => html`<button type="button" role="tab" key=${k}
       data-testid=${`tab-${k}`} aria-selected=${tab === k ? 'true' : 'false'} class=${tab === k ? 'active' : ''}
       onClick=${() => setTab(k)}>${t(`console.tab.${k}`)}${count[k] ? html` <span class="pill">${count[k]}</span>` : ''}</button>`)}</nav>`;
@@ -53,13 +57,14 @@ function ConsoleMeeting({ live, meetingId, onBack, user }) {
       <${LifecycleBar} meeting=${state.meeting} run=${cmd.run} busy=${cmd.busy} />
     </${MeetingHeader}>
     <${ErrorBanner} error=${cmd.error} onDismiss=${cmd.clearError} />
-    <${Tabs} tab=${tab} setTab=${setTab} state=${state} tabs=${staff ? TABS : TABS.filter((k) => k !== 'comments')} />
+    <${Tabs} tab=${tab} setTab=${setTab} state=${state} tabs=${staff ? TABS : TABS.filter((k) => !STAFF_TABS.includes(k))} />
     <div class="columns">
       <div class="col-main">
         ${tab === 'session' && html`<${AgendaEditor} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
         ${tab === 'polls' && html`<${ConsolePolls} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
         ${tab === 'speakers' && html`<${ConsoleSpeakers} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
         ${tab === 'comments' && staff && html`<${ConsoleComments} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
+        ${tab === 'documents' && staff && html`<${ConsoleDocuments} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
       </div>
       <aside class="col-side">
         <${AttendancePanel} state=${state} />

@@ -1,15 +1,16 @@
 // Projector (/projector): big enough to read from the back of the hall. The current agenda item;
 // during a poll the count of ballots; after publication the result as bars with its bases; the
-// current speaker with a countdown; the quorum.
+// current speaker with a countdown; the quorum; the page of a document being presented, large.
 
 import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
 import { CurrentItem } from '../components/CurrentItem.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { MeetingList } from '../components/MeetingList.js';
 import { PollResult } from '../components/PollResult.js';
 import { SpeakerClock } from '../components/Speakers.js';
-import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
-import { t } from '../lib/i18n.js';
+import { useDocumentKeeper, useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
+import { errorText, t } from '../lib/i18n.js';
 import { currentSpeaker, lastPublished, openPoll } from '../lib/store.js';
 import { mountApp } from './shell.js';
 
@@ -52,16 +53,49 @@ function ProjectorQuorum({ q }) {
   </footer>`;
 }
 
-function ProjectorMeeting({ live, meetingId }) {
+// The presented page (docs/documents.md, `presenting`): its image is fetched with the
+// Authorization header like any page; the large `zoom` rendering suits a hall's screen.
+function ProjectorPage({ library, meetingId, presenting, state }) {
+  const [src, setSrc] = useState(null);
+  const [error, setError] = useState(null);
+  const docId = presenting.document_id;
+  const page = presenting.page || 0;
+  useEffect(() => {
+    let alive = true;
+    setError(null);
+    (async () => {
+      const list = await library.pages(meetingId, docId);
+      const p = (list.pages || []).find((x) => x.index === page);
+      if (!p) throw Object.assign(new Error('page not ready'), { code: 'not_found' });
+      return library.image(p.zoom || p.tablet).catch(() => library.image(p.tablet));
+    })().then((u) => { if (alive) setSrc(u); }).catch((e) => { if (alive) { setSrc(null); setError(e); } });
+    return () => { alive = false; };
+  }, [library, meetingId, docId, page, presenting.version_id]);
+  const doc = state.documents.find((d) => String(d.id) === String(docId));
+  return html`<section class="proj-document" data-testid="projector-document" data-document-id=${docId} data-page=${page}>
+    <div class="proj-document-head">
+      <span class="proj-kicker">${doc ? doc.title : ''}</span>
+      <span class="proj-page-no" data-testid="projector-page-no">${t('proj.page', { n: page + 1 })}</span>
+    </div>
+    ${error ? html`<p class="error-text">${errorText(error)}</p>`
+      : src ? html`<img class="proj-page" src=${src} alt=${t('proj.page', { n: page + 1 })} data-testid="projector-page-image" />`
+        : html`<p class="muted">${t('view.loading')}</p>`}
+  </section>`;
+}
+
+function ProjectorMeeting({ live, meetingId, user }) {
   const { state, error } = useMeeting(live, meetingId);
+  const library = useDocumentKeeper(live, meetingId, user);
   if (!state || !state.loaded) return html`<div><${ErrorBanner} error=${error} /><p class="muted">${t('meeting.loading')}</p></div>`;
   const open = openPoll(state);
   const shownPoll = open || lastPublished(state);
   const speaker = currentSpeaker(state);
-  const busy = !!(shownPoll || speaker);
+  const presenting = library && state.presenting;
+  const busy = !!(shownPoll || speaker || presenting);
   return html`<div class=${`projector-view${busy ? ' busy' : ''}`} data-testid="meeting-view" data-meeting-id=${state.meeting.id}>
     <h1 class="projector-title" data-testid="meeting-heading">${state.meeting.title}</h1>
-    ${(!busy || state.meeting.current_item_id != null) && html`<${CurrentItem} state=${state} big=${!busy} />`}
+    ${presenting && html`<${ProjectorPage} library=${library} meetingId=${state.meeting.id} presenting=${presenting} state=${state} />`}
+    ${!presenting && (!busy || state.meeting.current_item_id != null) && html`<${CurrentItem} state=${state} big=${!busy} />`}
     ${open && html`<${ProjectorPoll} poll=${open} />`}
     ${speaker && html`<${ProjectorSpeaker} speaker=${speaker} />`}
     ${!open && shownPoll && html`<${ProjectorPoll} poll=${shownPoll} />`}
@@ -69,10 +103,10 @@ function ProjectorMeeting({ live, meetingId }) {
   </div>`;
 }
 
-function ProjectorMain({ live }) {
+function ProjectorMain({ live, user }) {
   const [meetingId, open] = useHashMeeting();
   const list = useMeetings(live);
-  if (meetingId != null) return html`<${ProjectorMeeting} live=${live} meetingId=${meetingId} />`;
+  if (meetingId != null) return html`<${ProjectorMeeting} live=${live} meetingId=${meetingId} user=${user} />`;
   return html`<${MeetingList} title=${t('proj.pick')} meetings=${list.meetings} error=${list.error} onOpen=${open} />`;
 }
 

@@ -1,5 +1,5 @@
 // Tablet (/): delegates and the chair. Meeting list, agenda, attendance, check-in, polls,
-// the list of speakers and comments on drafts.
+// the list of speakers, comments on drafts, and the meeting's documents (read, annotate, offline).
 
 import { html } from 'htm/preact';
 import { AgendaTree } from '../components/AgendaTree.js';
@@ -11,13 +11,15 @@ import { ErrorBanner } from '../components/ErrorBanner.js';
 import { MeetingHeader } from '../components/MeetingHeader.js';
 import { MeetingList } from '../components/MeetingList.js';
 import { TabletSpeakers } from '../components/Speakers.js';
+import { TabletDocuments } from '../components/TabletDocuments.js';
 import { TabletPolls } from '../components/TabletPolls.js';
-import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
+import { useDocumentKeeper, useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
 import { mountApp } from './shell.js';
 
 function TabletMeeting({ live, meetingId, onBack, user }) {
   const { state, error } = useMeeting(live, meetingId);
+  const library = useDocumentKeeper(live, meetingId, user);
   if (!state || !state.loaded) {
     return html`<div data-testid="meeting-loading"><${ErrorBanner} error=${error} />
       <p class="muted">${t('meeting.loading')}</p>
@@ -30,6 +32,7 @@ function TabletMeeting({ live, meetingId, onBack, user }) {
       <div class="col-main">
         <${CurrentItem} state=${state} />
         ${(participant || state.polls.length > 0) && html`<${TabletPolls} live=${live} state=${state} />`}
+        ${library && html`<${TabletDocuments} live=${live} state=${state} library=${library} />`}
         <${AgendaTree} agenda=${state.agenda} currentId=${state.meeting.current_item_id} />
         ${participant && html`<${TabletComments} live=${live} state=${state} user=${user} />`}
       </div>

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, getToken } from './api.js';
+import { DocumentKeeper, libraryFor } from './documents.js';
 import { getLang, onLangChange } from './i18n.js';
 
 // Re-render when the language changes.
@@ -141,4 +142,17 @@ export function useUnits() {
       .catch(() => setUnits([]));
   }, []);
   return units;
+}
+
+// The offline document library of this account, and the keeper that purges recalled copies of a
+// followed meeting and confirms the purge (lib/documents.js).
+export function useDocumentKeeper(live, meetingId, user) {
+  const library = user ? libraryFor(user) : null;
+  useEffect(() => {
+    if (!live || meetingId == null || !library) return undefined;
+    const sync = live.open(meetingId);
+    const keeper = new DocumentKeeper({ library, live, sync, meetingId }).start();
+    return () => keeper.stop();
+  }, [live, meetingId, library]);
+  return library;
 }

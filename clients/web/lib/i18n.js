@@ -396,6 +396,139 @@ const TABLE = {
   'reason.hands_exceed_present': ['Số giơ tay vượt số người có mặt.', 'More hands than people present.'],
   'reason.secret_vote_change': ['Phiếu kín không cho phép thay đổi phiếu.', 'A secret ballot cannot be changed.'],
 
+  // documents (tài liệu): tablet
+  'doc.title': ['Tài liệu', 'Documents'],
+  'doc.general': ['Tài liệu chung', 'General papers'],
+  'doc.none': ['Chưa có tài liệu.', 'No documents yet.'],
+  'doc.classification_default': ['Mật', 'Mật'],
+  'doc.rendering': ['Đang xử lý {ready}/{total} trang', 'Processing {ready}/{total} pages'],
+  'doc.rendering_unknown': ['Đang xử lý…', 'Processing…'],
+  'doc.pages': ['{n} trang', '{n} pages'],
+  'doc.revised': ['Tài liệu đã có phiên bản mới', 'This document has a new version'],
+  'doc.recalled': ['Tài liệu đã bị thu hồi', 'Documents recalled'],
+  'doc.recalled_hint': ['Bản sao trên máy này đã được xóa.', 'The copy on this device has been deleted.'],
+  'doc.failed': ['Tài liệu chưa xử lý được', 'The document could not be processed'],
+  'doc.offline_saved': ['Có bản offline', 'Saved offline'],
+  'doc.download': ['Tải về để đọc offline', 'Download for offline reading'],
+  'doc.download_again': ['Cập nhật bản offline', 'Update the offline copy'],
+  'doc.downloading': ['Đang tải {done}/{total} trang ({size})', 'Downloading {done}/{total} pages ({size})'],
+  'doc.downloaded': ['Đã lưu {n}/{total} tài liệu để đọc offline', '{n}/{total} documents saved for offline reading'],
+  'doc.lease': ['Bản offline tự xóa lúc {time}', 'The offline copy deletes itself at {time}'],
+  'doc.offline_reading': ['Đang đọc bản lưu trên máy (mất kết nối)', 'Reading the copy on this device (offline)'],
+  'doc.follow': ['Theo người trình chiếu', 'Follow the presenter'],
+  'doc.presented': ['Đang trình chiếu', 'On the projector'],
+  'doc.search': ['Tìm trong tài liệu', 'Search the documents'],
+  'doc.search_placeholder': ['Từ cần tìm (gõ không dấu cũng được)', 'Words to find (accents optional)'],
+  'doc.search_go': ['Tìm', 'Search'],
+  'doc.search_none': ['Không tìm thấy.', 'Nothing found.'],
+  'doc.search_hits': ['{n} kết quả', '{n} results'],
+  'doc.page_n': ['Trang {n}', 'Page {n}'],
+  'doc.dismiss': ['Đã hiểu', 'OK'],
+  // documents: the viewer
+  'view.prev': ['Trang trước', 'Previous page'],
+  'view.next': ['Trang sau', 'Next page'],
+  'view.close': ['Đóng', 'Close'],
+  'view.zoom': ['Phóng to', 'Zoom in'],
+  'view.unzoom': ['Thu nhỏ', 'Zoom out'],
+  'view.page_of': ['Trang {n}/{total}', 'Page {n}/{total}'],
+  'view.page_waiting': ['Trang này đang được xử lý…', 'This page is still being processed…'],
+  'view.loading': ['Đang tải trang…', 'Loading the page…'],
+  'view.thumbs': ['Các trang', 'Pages'],
+  'view.tool': ['Công cụ', 'Tool'],
+  'note.tool.none': ['Lật trang', 'Turn pages'],
+  'note.tool.text': ['Ghi chú', 'Text note'],
+  'note.tool.highlight': ['Tô sáng', 'Highlight'],
+  'note.tool.ink': ['Viết tay', 'Ink'],
+  'note.title': ['Ghi chú riêng', 'My private notes'],
+  'note.private_hint': ['Chỉ đồng chí xem được, trên các máy của đồng chí.', 'Only you see them, on your own devices.'],
+  'note.text_placeholder': ['Nội dung ghi chú', 'Your note'],
+  'note.place_hint': ['Chạm vào trang để chọn chỗ đặt ghi chú.', 'Tap the page to place the note.'],
+  'note.highlight_hint': ['Kéo trên trang để tô sáng một vùng.', 'Drag on the page to highlight an area.'],
+  'note.ink_hint': ['Viết trên trang, rồi bấm "Lưu nét viết".', 'Write on the page, then press "Save ink".'],
+  'note.save': ['Lưu ghi chú', 'Save note'],
+  'note.ink_save': ['Lưu nét viết', 'Save ink'],
+  'note.ink_clear': ['Bỏ nét chưa lưu', 'Discard unsaved ink'],
+  'note.delete': ['Xóa', 'Delete'],
+  'note.none': ['Chưa có ghi chú trên tài liệu này.', 'No notes on this document.'],
+  'note.kind.text': ['Ghi chú', 'Note'],
+  'note.kind.highlight': ['Tô sáng', 'Highlight'],
+  'note.kind.ink': ['Nét viết tay', 'Ink'],
+  'note.older': ['Ghi chú trên phiên bản cũ: {n}', 'Notes on an older version: {n}'],
+  'note.saved': ['Đã lưu ghi chú.', 'Note saved.'],
+  // documents: console
+  'console.tab.documents': ['Tài liệu', 'Documents'],
+  'cdoc.drop': ['Kéo thả tệp (PDF, ảnh, Word, PowerPoint) vào đây, hoặc', 'Drop files (PDF, images, Word, PowerPoint) here, or'],
+  'cdoc.choose': ['Chọn tệp', 'Choose files'],
+  'cdoc.drop_short': ['Kéo thả tệp vào đây', 'Drop files here'],
+  'cdoc.phase.queued': ['Chờ tải lên', 'Waiting'],
+  'cdoc.phase.uploading': ['Đang tải lên', 'Uploading'],
+  'cdoc.phase.adding': ['Đang tạo tài liệu', 'Adding'],
+  'cdoc.phase.processing': ['Đang xử lý', 'Processing'],
+  'cdoc.phase.done': ['Hoàn tất', 'Done'],
+  'cdoc.phase.failed': ['Lỗi', 'Failed'],
+  'cdoc.upload_bar': ['Tải lên', 'Upload'],
+  'cdoc.process_bar': ['Xử lý', 'Processing'],
+  'cdoc.status.draft': ['Bản nháp', 'Draft'],
+  'cdoc.status.published': ['Đã phát hành', 'Published'],
+  'cdoc.status.recalled': ['Đã thu hồi', 'Recalled'],
+  'cdoc.version': ['Phiên bản {n}', 'Version {n}'],
+  'cdoc.up': ['Lên', 'Up'],
+  'cdoc.down': ['Xuống', 'Down'],
+  'cdoc.access': ['Quyền đọc', 'Access'],
+  'cdoc.publish': ['Phát hành', 'Publish'],
+  'cdoc.publish_all': ['Phát hành mọi bản nháp', 'Publish all drafts'],
+  'cdoc.revise': ['Tải phiên bản mới', 'Upload a new version'],
+  'cdoc.remove': ['Xóa', 'Remove'],
+  'cdoc.remove_confirm': ['Xác nhận xóa', 'Confirm removal'],
+  'cdoc.recall': ['Thu hồi', 'Recall'],
+  'cdoc.recall_confirm': ['Xác nhận thu hồi', 'Confirm recall'],
+  'cdoc.recall_all': ['Thu hồi mọi tài liệu', 'Recall all documents'],
+  'cdoc.recall_all_confirm': ['Xác nhận thu hồi mọi tài liệu đã phát hành', 'Confirm: recall every published document'],
+  'cdoc.cancel': ['Hủy', 'Cancel'],
+  'cdoc.present': ['Trình chiếu', 'Present'],
+  'cdoc.present_page': ['Trang', 'Page'],
+  'cdoc.presenting': ['Đang trình chiếu: {title}, trang {page}', 'Presenting: {title}, page {page}'],
+  'cdoc.present_stop': ['Dừng trình chiếu', 'Stop presenting'],
+  'cdoc.none_here': ['Chưa có tài liệu.', 'No documents.'],
+  'cdoc.new_version_note': ['Phiên bản mới {n} đang xử lý', 'New version {n} is being processed'],
+  'access.open': ['Mọi thành phần cuộc họp', 'Everyone in the meeting'],
+  'access.restricted': ['Hạn chế', 'Restricted'],
+  'access.confidential': ['Mật', 'Confidential'],
+  'access.participants': ['Người được đọc', 'Readers'],
+  'access.roles': ['Theo vai trò', 'By role'],
+  'access.classification': ['Độ mật', 'Classification'],
+  'access.save': ['Lưu', 'Save'],
+  'access.confidential_hint': [
+    'Không chọn ai: mọi thành phần cuộc họp đều đọc được; mỗi trang mang tên người đọc và dấu mật.',
+    'Nobody picked: every participant may read it; each page carries its reader\'s name and the mark.',
+  ],
+  'recall.title': ['Thu hồi tài liệu', 'Recalls'],
+  'recall.none': ['Chưa có lần thu hồi nào.', 'No recalls yet.'],
+  'recall.at': ['Thu hồi lúc {time}', 'Recalled at {time}'],
+  'recall.holder': ['Người giữ bản sao', 'Holder'],
+  'recall.device': ['Thiết bị', 'Device'],
+  'recall.confirmed': ['Xác nhận đã xóa', 'Purge confirmed'],
+  'recall.unconfirmed': ['chưa xác nhận', 'not confirmed'],
+  'recall.browser': ['Trình duyệt', 'Browser'],
+  'recall.no_holders': ['Không có máy nào giữ bản sao.', 'No device held a copy.'],
+  'recall.count': ['Đã xác nhận {done}/{total}', 'Confirmed {done}/{total}'],
+  'recall.refresh': ['Làm mới', 'Refresh'],
+  // rendering errors (agendas/rendering/errors.py CODES) and upload refusals
+  'docerr.not_found': ['Không tìm thấy tệp hoặc không đọc được tệp.', 'The file does not exist or cannot be read.'],
+  'docerr.unsupported_type': ['Định dạng không được hỗ trợ: chỉ nhận PDF, JPEG, PNG, Word, ODT, PowerPoint.', 'Unsupported type: PDF, JPEG, PNG, Word, ODT or PowerPoint only.'],
+  'docerr.type_mismatch': ['Đuôi tên tệp không khớp với nội dung tệp.', 'The file name\'s extension does not match its content.'],
+  'docerr.encrypted': ['Tệp PDF có mật khẩu: hãy gỡ mật khẩu rồi tải lên lại.', 'The PDF needs a password: remove it and upload again.'],
+  'docerr.corrupt': ['Tệp bị hỏng, không đọc được.', 'The file is damaged and cannot be read.'],
+  'docerr.too_many_pages': ['Tài liệu có nhiều trang hơn mức cho phép.', 'The document has more pages than allowed.'],
+  'docerr.too_large': ['Tệp lớn hơn mức cho phép.', 'The file is larger than allowed.'],
+  'docerr.timeout': ['Xử lý tài liệu quá thời gian cho phép.', 'Rendering took longer than allowed.'],
+  'docerr.out_of_memory': ['Xử lý tài liệu cần nhiều bộ nhớ hơn mức cho phép.', 'Rendering needed more memory than allowed.'],
+  'docerr.image_bomb': ['Ảnh (hoặc trang) có quá nhiều điểm ảnh.', 'The image (or page) has too many pixels.'],
+  'docerr.office_unavailable': ['Máy chủ không chuyển đổi được tệp văn phòng: hãy lưu thành PDF rồi tải lên.', 'The server cannot convert office files: save as PDF and upload that.'],
+  'docerr.crashed': ['Bộ xử lý gặp sự cố với tệp này.', 'The renderer crashed on this file.'],
+  // projector
+  'proj.page': ['Trang {n}', 'Page {n}'],
+
   // errors
   'error.title': ['Lỗi', 'Error'],
   'error.unauthorized': ['Phiên đăng nhập không hợp lệ hoặc đã hết hạn.', 'Your session is invalid or has expired.'],
@@ -413,6 +546,9 @@ const TABLE = {
   'error.timeout': ['Máy chủ không phản hồi, vui lòng thử lại.', 'The server did not answer; please try again.'],
   'error.unknown': ['Đã có lỗi xảy ra.', 'Something went wrong.'],
   'error.dismiss': ['Đóng', 'Dismiss'],
+  'error.recalled': ['Tài liệu đã bị thu hồi.', 'The document was recalled.'],
+  'error.aborted': ['Đã dừng.', 'Stopped.'],
+  'error.gone': ['Tài liệu đã bị thu hồi.', 'The document was recalled.'],
 };
 
 let current = readStoredLang();
@@ -509,6 +645,25 @@ export function localInputToUtc(value) {
   if (!value) return null;
   const d = new Date(`${value.length === 16 ? `${value}:00` : value}+07:00`);
   return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// 1536000 -> "1,5 MB" (Vietnamese decimal comma).
+export function formatBytes(n) {
+  if (n == null) return '';
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u += 1; }
+  const s = u === 0 ? String(v) : v.toFixed(1);
+  return `${current === 'vi' ? s.replace('.', ',') : s} ${units[u]}`;
+}
+
+// Upload refusals and rendering failures (agendas/rendering/errors.py CODES) in words a
+// secretary can act on; anything else as errorText.
+export function docErrorText(err) {
+  if (!err) return '';
+  const key = `docerr.${err.code}`;
+  return hasKey(key) ? t(key) : errorText(err);
 }
 
 export function errorText(err) {

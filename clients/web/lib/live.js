@@ -40,6 +40,7 @@ function isUnauthorized(err) {
 }
 
 const STAFF_ROLES = ['admin', 'secretariat'];
+const UNLOGGED = ['poll.progress', 'poll.tally', 'document_progress'];
 
 // One meeting's synchronisation: heads per audience, join/resync, the event rule.
 export class MeetingSync {
@@ -57,6 +58,21 @@ export class MeetingSync {
     this.gapStreak = 0;
     this.closed = false;
     this.error = null;
+    // Called with each event as it is applied (in log order, replays after a resync included)
+    // and with {type: 'snapshot', snapshot, head} for a snapshot: the documents keeper purges
+    // recalled copies from here (lib/documents.js).
+    this.appliedListeners = new Set();
+  }
+
+  onApplied(fn) {
+    this.appliedListeners.add(fn);
+    return () => this.appliedListeners.delete(fn);
+  }
+
+  notifyApplied(ev) {
+    for (const fn of this.appliedListeners) {
+      try { fn(ev); } catch (e) { console.error(e); } // a listener's bug must not stop the sync
+    }
   }
 
   minHead() {
@@ -147,6 +163,7 @@ export class MeetingSync {
       for (const a of this.initialAudiences(snap)) this.heads[a] = head;
       this.gap = false;
       this.store.applySnapshot(snap);
+      this.notifyApplied({ type: 'snapshot', snapshot: snap, head });
       return;
     }
     if (!this.heads) {
@@ -175,11 +192,13 @@ export class MeetingSync {
     if (this.gap) this.next();
   }
 
-  // poll.progress / poll.tally: counts, not state; no seq, so no rule: applied as they come.
+  // poll.progress / poll.tally / document_progress: counts, not state; no seq, so no rule:
+  // applied as they come.
   onUnlogged(kind, msg) {
     if (this.closed || !this.heads) return;
     if (kind === 'poll.progress') this.store.applyProgress(msg);
     else if (kind === 'poll.tally') this.store.applyTally(msg);
+    else if (kind === 'document_progress') this.store.applyDocProgress(msg);
   }
 
   applyByRule(ev) {
@@ -193,6 +212,7 @@ export class MeetingSync {
     }
     this.heads[aud] = ev.seq;
     this.store.applyEvent(ev);
+    this.notifyApplied(ev);
   }
 
   close() {
@@ -206,7 +226,7 @@ export class Live {
     this.state = 'connecting';
     this.everConnected = false;
     this.meetings = new Map();
-    this.listeners = { state: new Set(), reconnect: new Set(), meetings_changed: new Set(), meeting_error: new Set() };
+    this.listeners = { state: new Set(), reconnect: new Set(), meetings_changed: new Set(), meeting_error: new Set(), note: new Set() };
     this.socket = io({
       auth: (cb) => cb({ token: getToken() }),
       reconnectionDelay: 500,
@@ -237,7 +257,7 @@ export class Live {
       const sync = this.meetings.get(String(ev.meeting_id));
       if (!sync) return;
       // Unlogged counts (no seq) may also come as `event`s: apply them directly.
-      if (ev.seq == null && (ev.type === 'poll.progress' || ev.type === 'poll.tally')) {
+      if (ev.seq == null && UNLOGGED.includes(ev.type)) {
         sync.onUnlogged(ev.type, { meeting_id: ev.meeting_id, ...(ev.data || {}) });
         return;
       }
@@ -250,6 +270,18 @@ export class Live {
         if (sync) sync.onUnlogged(kind, msg);
       });
     }
+    // docs/documents.md: rendering progress, not in the event log.
+    this.socket.on('document_progress', (msg) => {
+      const sync = msg && this.meetings.get(String(msg.meeting_id));
+      if (sync) sync.onUnlogged('document_progress', msg);
+    });
+    // docs/documents.md, "Private notes": my note changed on another of my devices. It names no
+    // meeting: every followed meeting's store takes it (a note only shows on its document).
+    this.socket.on('note', (msg) => {
+      if (!msg || !msg.note) return;
+      for (const sync of this.meetings.values()) if (!sync.closed) sync.store.applyNote(msg);
+      this.emit('note', msg);
+    });
     this.socket.on('meetings_changed', () => this.emit('meetings_changed'));
   }
 

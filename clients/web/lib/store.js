@@ -18,6 +18,23 @@ export function emptyState() {
     speakers: [],
     commentRounds: [],
     comments: [],
+    ...emptyDocumentState(),
+  };
+}
+
+// The documents part (docs/documents.md). `progress`, `notes` and the notices live only in this
+// page's memory: a fresh snapshot keeps them (MeetingStore.applySnapshot).
+function emptyDocumentState() {
+  return {
+    documents: [],
+    presenting: null,
+    progress: {}, // version_id -> {pages_ready, pages_total}: document_progress for a version not on a document yet
+    docNotices: {}, // document_id -> 'revised' (a new version arrived; cleared when the reader opens it)
+    recallNotices: [], // [{recall_id, document_ids, titles, at}] recalls of documents this client could read
+    recallsSeen: 0, // counts document.recalled and document.purge_confirmed: the console's recall panel refetches on change
+    purgeConfirmations: [], // [{recall_id, holder}] as they come (document.purge_confirmed)
+    notes: [], // my private notes (GET /notes, then the `note` messages of my other devices)
+    notesLoaded: false,
   };
 }
 
@@ -38,7 +55,15 @@ export function fromSnapshot(snapshot) {
     speakers: arr(snapshot.speakers),
     commentRounds: arr(snapshot.comment_rounds),
     comments: arr(snapshot.comments),
+    ...emptyDocumentState(),
+    documents: arr(snapshot.documents),
+    presenting: presentingOf(snapshot.presenting),
   };
+}
+
+// {document_id: null, ...} means nothing is presented: keep one form for that, null.
+function presentingOf(p) {
+  return p && p.document_id != null ? { document_id: p.document_id, version_id: p.version_id ?? null, page: p.page ?? 0 } : null;
 }
 
 function arr(x) {
@@ -117,9 +142,197 @@ export function applyEvent(state, event) {
       return d.comment ? { ...state, comments: upsert(state.comments, d.comment) } : state;
     case 'comment_round.updated':
       return d.round ? { ...state, commentRounds: upsert(state.commentRounds, d.round) } : state;
+    case 'document.changed':
+    case 'document.hidden':
+    case 'document.removed':
+    case 'document.recalled':
+    case 'document.presented':
+    case 'document.purge_confirmed':
+      return applyDocumentEvent(state, event);
     default:
       return state;
   }
+}
+
+// Documents ------------------------------------------------------------------
+
+function applyDocumentEvent(state, event) {
+  const d = event.data || {};
+  switch (event.type) {
+    case 'document.changed': {
+      const doc = d.document;
+      if (!doc || doc.id == null) return state;
+      const old = state.documents.find((x) => same(x.id, doc.id));
+      // Replace, not merge: `version` may become null or lose fields (access changed).
+      const i = state.documents.findIndex((x) => same(x.id, doc.id));
+      const documents = state.documents.slice();
+      if (i >= 0) documents[i] = doc;
+      else documents.push(doc);
+      let { docNotices, progress } = state;
+      const newVersion = old && old.version && doc.version && !same(old.version.id, doc.version.id);
+      if (d.revised || newVersion) docNotices = { ...docNotices, [String(doc.id)]: 'revised' };
+      // What the event says about a version supersedes the unlogged counts we kept for it.
+      for (const v of [doc.version, doc.latest]) {
+        if (v && v.id != null && progress[String(v.id)]) {
+          progress = { ...progress };
+          delete progress[String(v.id)];
+        }
+      }
+      return { ...state, documents, docNotices, progress };
+    }
+    case 'document.hidden':
+    case 'document.removed': {
+      const id = d.document_id;
+      if (id == null) return state;
+      const docNotices = { ...state.docNotices };
+      delete docNotices[String(id)];
+      // `presenting` stays: it is the hall's projector; screens check they can read what it shows.
+      return { ...state, documents: state.documents.filter((x) => !same(x.id, id)), docNotices };
+    }
+    case 'document.recalled': {
+      const ids = arr(d.document_ids).map(String);
+      const mine = state.documents.filter((x) => ids.includes(String(x.id)));
+      const documents = state.documents.map((x) => (ids.includes(String(x.id))
+        ? { ...x, status: 'recalled', recalled_at: x.recalled_at || event.at || null } : x));
+      let { recallNotices } = state;
+      // Only recalls of documents this client could read make a notice (others are not ours to see).
+      if (mine.length && !recallNotices.some((n) => same(n.recall_id, d.recall_id))) {
+        recallNotices = [...recallNotices, {
+          recall_id: d.recall_id, document_ids: mine.map((x) => x.id), titles: mine.map((x) => x.title), at: event.at || null,
+        }];
+      }
+      const presenting = state.presenting && ids.includes(String(state.presenting.document_id)) ? null : state.presenting;
+      return { ...state, documents, recallNotices, presenting, recallsSeen: state.recallsSeen + 1 };
+    }
+    case 'document.presented':
+      return { ...state, presenting: presentingOf(d) };
+    case 'document.purge_confirmed':
+      return {
+        ...state,
+        purgeConfirmations: [...state.purgeConfirmations, { recall_id: d.recall_id, holder: d.holder || null }],
+        recallsSeen: state.recallsSeen + 1,
+      };
+    default:
+      return state;
+  }
+}
+
+// document_progress (unlogged, at most 4 a second): pages_ready / pages_total of one version.
+export function applyDocProgress(state, msg) {
+  if (!msg || msg.document_id == null || msg.version_id == null) return state;
+  const patch = (v) => (v && same(v.id, msg.version_id)
+    && (v.pages_ready !== msg.pages_ready || v.pages_total !== msg.pages_total)
+    // Counts only grow: a late message must not move a bar backwards.
+    && (msg.pages_ready ?? 0) >= (v.pages_ready ?? 0)
+    ? { ...v, pages_ready: msg.pages_ready, pages_total: msg.pages_total ?? v.pages_total } : v);
+  const i = state.documents.findIndex((x) => same(x.id, msg.document_id));
+  if (i >= 0) {
+    const doc = state.documents[i];
+    const onDoc = (doc.version && same(doc.version.id, msg.version_id)) || (doc.latest && same(doc.latest.id, msg.version_id));
+    if (onDoc) {
+      const next = { ...doc, version: patch(doc.version), latest: patch(doc.latest) };
+      if (next.version === doc.version && next.latest === doc.latest) return state;
+      const documents = state.documents.slice();
+      documents[i] = next;
+      return { ...state, documents };
+    }
+  }
+  const key = String(msg.version_id);
+  const prev = state.progress[key];
+  if (prev && prev.pages_ready === msg.pages_ready && prev.pages_total === msg.pages_total) return state;
+  return {
+    ...state,
+    progress: { ...state.progress, [key]: { document_id: msg.document_id, pages_ready: msg.pages_ready ?? 0, pages_total: msg.pages_total ?? null } },
+  };
+}
+
+// The `note` message (docs/documents.md, "Private notes"): one of my notes changed on another device.
+export function applyNote(state, msg) {
+  if (!msg || !msg.note || msg.note.id == null) return state;
+  const note = msg.note;
+  if (msg.deleted) {
+    if (!state.notes.some((n) => same(n.id, note.id))) return state;
+    return { ...state, notes: state.notes.filter((n) => !same(n.id, note.id)) };
+  }
+  const i = state.notes.findIndex((n) => same(n.id, note.id));
+  // A late copy of an older edit must not replace a newer one.
+  if (i >= 0 && state.notes[i].updated_at && note.updated_at && note.updated_at < state.notes[i].updated_at) return state;
+  const notes = state.notes.slice();
+  if (i >= 0) notes[i] = note;
+  else notes.push(note);
+  return { ...state, notes };
+}
+
+export function applyNotes(state, notes) {
+  return { ...state, notes: arr(notes), notesLoaded: true };
+}
+
+export function dismissDocNotice(state, documentId) {
+  if (!state.docNotices[String(documentId)]) return state;
+  const docNotices = { ...state.docNotices };
+  delete docNotices[String(documentId)];
+  return { ...state, docNotices };
+}
+
+export function dismissRecallNotice(state, recallId) {
+  return { ...state, recallNotices: state.recallNotices.filter((n) => !same(n.recall_id, recallId)) };
+}
+
+// What a reader's tablet lists: published documents with something to read or still rendering.
+export function readableDocuments(state) {
+  return state.documents.filter((d) => d.status === 'published');
+}
+
+// Can this client open the document now (page 1 ready)?
+export function canOpen(doc) {
+  return !!(doc && doc.status !== 'recalled' && doc.version && (doc.version.pages_ready ?? 0) >= 1);
+}
+
+// The version a screen shows progress for: the staff's `latest` when there is one.
+export function shownVersion(doc, { staff = false } = {}) {
+  if (!doc) return null;
+  return (staff && doc.latest) || doc.version || doc.latest || null;
+}
+
+// {ready, total, status, pct} of a document's rendering; `progress` holds counts for a version
+// the document does not show yet (a reader before page 1).
+export function renderProgress(state, doc, opts) {
+  const v = shownVersion(doc, opts);
+  const extra = Object.entries(state.progress || {}).find(([vid, p]) => (v ? same(vid, v.id) : same(p.document_id, doc.id)));
+  const ready = Math.max((v && v.pages_ready) || 0, (extra && extra[1].pages_ready) || 0);
+  const total = (v && v.pages_total) ?? (extra && extra[1].pages_total) ?? null;
+  const status = v ? v.status : 'rendering';
+  const pct = status === 'ready' ? 100 : total ? Math.min(100, Math.round((100 * ready) / total)) : 0;
+  return { ready, total, status, pct, error: (v && v.error) || null };
+}
+
+// The documents grouped under their agenda items, in agenda order, each group by `position`;
+// the general papers (agenda_item_id null) first. Items without documents are left out unless
+// `allItems` (the console shows a drop zone on every item).
+export function groupDocuments(agenda, documents, { allItems = false } = {}) {
+  const byPos = (a, b) => (a.position ?? 0) - (b.position ?? 0) || String(a.title || '').localeCompare(String(b.title || ''), 'vi');
+  const known = new Set(agenda.map((i) => String(i.id)));
+  const general = documents.filter((d) => d.agenda_item_id == null || !known.has(String(d.agenda_item_id)));
+  const groups = [];
+  if (allItems || general.length) groups.push({ item: null, key: 'general', documents: general.slice().sort(byPos) });
+  for (const item of agenda) {
+    const docs = documents.filter((d) => same(d.agenda_item_id, item.id));
+    if (allItems || docs.length) groups.push({ item, key: String(item.id), documents: docs.sort(byPos) });
+  }
+  return groups;
+}
+
+// Merges one holder (document.purge_confirmed) into the recall list from GET /recalls.
+export function mergeHolder(recalls, recallId, holder) {
+  if (!holder) return recalls;
+  return recalls.map((r) => {
+    if (!same(r.id, recallId)) return r;
+    const holders = arr(r.holders).slice();
+    const i = holders.findIndex((h) => h.client === holder.client);
+    if (i >= 0) holders[i] = { ...holders[i], ...holder };
+    else holders.push(holder);
+    return { ...r, holders };
+  });
 }
 
 // Unlogged messages (no seq): counts while a poll is open. Applied directly; a missed one is
@@ -331,9 +544,29 @@ export class MeetingStore {
   }
   applySnapshot(snapshot) {
     // Receipts and ballots in flight live only in this page's memory: a fresh snapshot must
-    // not forget them.
-    const { receipts, pendingVotes } = this.state;
-    this.set({ ...fromSnapshot(snapshot), receipts: receipts || {}, pendingVotes: pendingVotes || {} });
+    // not forget them. Nor my notes, the notices and the progress counts, which no snapshot carries.
+    const { receipts, pendingVotes, notes, notesLoaded, docNotices, recallNotices, recallsSeen, purgeConfirmations } = this.state;
+    this.set({
+      ...fromSnapshot(snapshot),
+      receipts: receipts || {},
+      pendingVotes: pendingVotes || {},
+      notes: notes || [],
+      notesLoaded: !!notesLoaded,
+      docNotices: docNotices || {},
+      recallNotices: recallNotices || [],
+      // A snapshot may hide recalls and confirmations we never saw as events: refetch.
+      recallsSeen: (recallsSeen || 0) + 1,
+      purgeConfirmations: purgeConfirmations || [],
+    });
+  }
+  update(fn) {
+    this.set(fn(this.state));
+  }
+  applyDocProgress(msg) {
+    this.set(applyDocProgress(this.state, msg));
+  }
+  applyNote(msg) {
+    this.set(applyNote(this.state, msg));
   }
   applyEvent(event) {
     this.set(applyEvent(this.state, event));

@@ -45,7 +45,15 @@ test('keys built from wire values are in the table', () => {
     'cmt.group': ['section', 'unit', 'delegate'],
     'cmt.vis': ['secretariat', 'all'],
     'cmt.round_state': ['open', 'closed'],
-    'console.tab': ['session', 'polls', 'speakers', 'comments'],
+    'console.tab': ['session', 'documents', 'polls', 'speakers', 'comments'],
+    // documents: agendas/rendering/errors.py CODES and the upload refusals of docs/documents.md
+    docerr: ['not_found', 'unsupported_type', 'type_mismatch', 'encrypted', 'corrupt', 'too_many_pages', 'too_large',
+      'timeout', 'out_of_memory', 'image_bomb', 'office_unavailable', 'crashed'],
+    'cdoc.phase': ['queued', 'uploading', 'adding', 'processing', 'done', 'failed'],
+    'cdoc.status': ['draft', 'published', 'recalled'],
+    access: ['open', 'restricted', 'confidential'],
+    'note.kind': ['text', 'highlight', 'ink'],
+    'note.tool': ['none', 'text', 'highlight', 'ink'],
     error: ['unauthorized', 'forbidden', 'not_found', 'invalid', 'bad_json', 'too_large', 'conflict',
       'idempotency_conflict', 'unknown_command'],
   };
@@ -72,6 +80,25 @@ test('motion options and triage decisions read as the office writes them', () =>
   assert.equal(t('proj.voting', { voted: 3, entitled: 40 }), 'Voting: 3/40');
   setLang('vi');
   assert.equal(t('proj.voting', { voted: 3, entitled: 40 }), 'Đang biểu quyết: 3/40');
+});
+
+test('the rendering error codes are those of agendas/rendering/errors.py', () => {
+  const py = readFileSync(join(ROOT, '..', '..', 'agendas', 'rendering', 'errors.py'), 'utf8');
+  const block = /CODES = \{([\s\S]*?)\n\}/.exec(py)[1];
+  const codes = [...block.matchAll(/^\s*"([a-z_]+)":/gm)].map((m) => m[1]);
+  assert.ok(codes.length >= 10);
+  assert.deepEqual(codes.filter((c) => !hasKey(`docerr.${c}`)), []);
+});
+
+test('document words read as the office writes them', () => {
+  assert.equal(t('doc.revised'), 'Tài liệu đã có phiên bản mới');
+  assert.equal(t('doc.recalled'), 'Tài liệu đã bị thu hồi');
+  assert.equal(t('doc.download'), 'Tải về để đọc offline');
+  assert.equal(t('recall.unconfirmed'), 'chưa xác nhận');
+  assert.equal(t('doc.classification_default'), 'Mật');
+  setLang('en');
+  assert.equal(t('doc.revised'), 'This document has a new version');
+  setLang('vi');
 });
 
 test('a time typed in Vietnam is sent as UTC', () => {
