@@ -177,6 +177,13 @@ async def test_confidential_pages_carry_each_readers_watermark(world):
         for col in range(3):
             box = (col * width // 3, row * height // 3, (col + 1) * width // 3, (row + 1) * height // 3)
             assert marked_share(original, mine, box) > 0.01, box
+    # The staff can tell whose copy a photographed page is.
+    status, codes = await get(world, "thuky", f"/api/documents/{secret['id']}/reader-codes")
+    by_name = {r["full_name"]: r["code"] for r in codes["readers"]}
+    assert my_headers["ETag"].strip('"').endswith(by_name["Phạm Thị Bình"])
+    assert their_headers["ETag"].strip('"').endswith(by_name["Hoàng Văn Cường"])
+    status, _ = await get(world, "daibieu01", f"/api/documents/{secret['id']}/reader-codes")
+    assert status == 403
     top = Image.open(io.BytesIO(mine)).convert("RGB").crop((400, 0, 880, 160))
     assert any(r > 150 and g < 90 and b < 90 for r, g, b in top.get_flattened_data())  # the red classification mark
 

@@ -26,11 +26,11 @@ from server.auth.sessions import Caller
 from server.domain import documents as rules
 from server.domain import permissions
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from server.domain.text import fold, nfc
+from server.domain.text import fold, name_key, nfc
 from server.domain.times import iso
 from server.realtime.fanout import user_room
 from server.store import document_views as views
-from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Upload, utcnow
+from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Participant, Upload, utcnow
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_HITS = 50
@@ -204,6 +204,28 @@ async def search(request: web.Request) -> web.Response:
     return web.json_response({"query": query, "hits": hits})
 
 
+async def reader_codes(request: web.Request) -> web.Response:
+    """The code printed in each reader's watermark of a confidential document: from a
+    photo of a leaked page, the staff find whose copy it was."""
+    who = await _caller(request)
+    async with request.app["db"].read() as db:
+        document, access = await _readable_document(db, who, _ids(request)["document_id"])
+        if not access.roles & permissions.STAFF:
+            raise Forbidden("only the meeting's staff sees the reader codes")
+        people = (await db.scalars(select(Participant).where(
+            Participant.meeting_id == document.meeting_id, Participant.user_id.is_not(None)))).all()
+    readers = rules.Readers.from_dict(document.readers)
+    secret = request.app["files_secret"]
+    codes = [
+        {"user_id": p.user_id, "full_name": p.full_name, "role": p.role,
+         "code": rules.reader_code(secret, p.user_id, document.id)}
+        for p in sorted(people, key=lambda p: (name_key(p.full_name), p.id))
+        if p.role in rules.ALL_READERS or rules.is_reader(document.access, readers, p.id, p.role)
+    ]
+    return web.json_response({"document_id": document.id, "confidential": document.access == "confidential",
+                              "readers": codes})
+
+
 async def recalls(request: web.Request) -> web.Response:
     who = await _caller(request)
     async with request.app["db"].read() as db:
@@ -322,6 +344,8 @@ def routes(Route) -> list:
         Route("GET", "/api/pages/{version_id}/{name}", pages.page_image, "A page image (immutable; ETag, Range)"),
         Route("GET", "/api/meetings/{meeting_id}/manifest", manifest, "Everything a tablet downloads to read offline"),
         Route("GET", "/api/meetings/{meeting_id}/search", search, "Search the text of the meeting's documents (?q=)"),
+        Route("GET", "/api/documents/{document_id}/reader-codes", reader_codes,
+              "Each reader's watermark code of a document (staff)"),
         Route("GET", "/api/meetings/{meeting_id}/recalls", recalls, "Recalls and each tablet's purge receipt (staff)"),
         Route("GET", "/api/meetings/{meeting_id}/notes", notes, "The caller's private notes in the meeting"),
         Route("PUT", "/api/notes/{note_id}", put_note, "Create or replace a private note", NoteIn),

@@ -81,7 +81,7 @@ def may_read(*, access: str, readers: Readers, published: bool, recalled: bool, 
 
 def reader_code(secret: bytes, user_id: int, document_id: int) -> str:
     """A short code printed in a reader's watermark: from a leaked photo of a page the
-    secretariat can find the reader (the console lists the codes), and nobody can forge
+    staff find the reader (GET /api/documents/{id}/reader-codes), and nobody can forge
     another reader's code without the server's secret."""
     digest = hmac.new(secret, f"{user_id}:{document_id}".encode(), hashlib.sha256).digest()
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a photo
