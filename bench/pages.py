@@ -404,7 +404,7 @@ def record(out: dict, command: str) -> None:
         f"Reproduce: `{command}` (needs wrk and nginx: `apt-get install wrk nginx-light`).\n"
         f"Targets: {TARGETS}.\n"
         "A `phonghop serve` process (SQLite) serves `/api/pages/{version_id}/{sha256}.jpg` to a signed-in delegate "
-        "(Bearer token, permission check, sendfile); nginx (1 worker, access_log off, sendfile on) serves the same "
+        "(Bearer token, permission check, page bytes from memory); nginx (1 worker, access_log off, sendfile on) serves the same "
         "files under the same URLs, in the same run. wrk: 1 thread, the same connections, duration and "
         "Authorization header for both; \"one\" requests one page again and again, \"mix\" picks among every "
         "tablet page. req/s per core = req/s ÷ (server CPU seconds ÷ wall seconds), CPU from /proc (all threads "
