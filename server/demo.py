@@ -43,7 +43,8 @@ def ensure(settings: Settings) -> Settings:
     """Seed once; every start sets the demo accounts' password and prints it."""
     password = settings.demo_password or secrets.token_urlsafe(9)
     asyncio.run(_seed(settings, password))
-    print("Demo accounts: admin, thuky (secretary), chutri (chair), daibieu01 … daibieu40", flush=True)
+    print("Demo accounts: admin, thuky (secretary), chutri (chair), daibieu01 … daibieu40, "
+          "diemcau01 … diemcau12 (bridge-point operators)", flush=True)
     if settings.demo_password:
         print("Password: the value of PHONGHOP_DEMO_PASSWORD", flush=True)
     else:

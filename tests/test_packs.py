@@ -96,7 +96,7 @@ async def test_sample_loads_and_imports(db):
 
     assert result["participants"] == len(pack.meeting.participants)
     assert 55 <= result["participants"] <= 65
-    assert result["accounts"] == 43  # admin, thuky, chutri, daibieu01..40
+    assert result["accounts"] == 55  # admin, thuky, chutri, daibieu01..40, diemcau01..12
     assert result["agenda_items"] == len(list(pack.walk_agenda()))
     assert result["units"] == 14
 
