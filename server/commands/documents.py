@@ -123,7 +123,7 @@ def _new_version(ctx: Context, document: Document, upload: Upload, number: int) 
 
 
 def _touched(ctx: Context) -> None:
-    """Page permissions are cached for a moment (api/documents.py); drop them now."""
+    """Page permissions are cached for a moment (api/pages.py); drop them now."""
     ctx.after_commit.append(lambda: ctx.app["pages"].clear())
 
 
@@ -172,9 +172,10 @@ async def update(ctx: Context, data: DocumentUpdate) -> dict:
         await views.item_exists(ctx.db, ctx.meeting.id, fields["agenda_item_id"])
     access = fields.get("access", document.access)
     readers = await _readers(ctx, data.readers) if data.readers is not None else rules.Readers.from_dict(document.readers)
-    wanted = fields["classification"] or "" if "classification" in fields else document.classification
+    wanted = (fields["classification"] or "") if "classification" in fields else document.classification
     classification = rules.check_access(access, readers, wanted)
-    narrowed = document.published_at is not None and (
+    # Some readers may lose it: everyone drops it, then its readers are sent it again.
+    readers_changed = document.published_at is not None and (
         access != document.access or readers.as_dict() != rules.Readers.from_dict(document.readers).as_dict()
     )
     if "title" in fields:
@@ -188,7 +189,7 @@ async def update(ctx: Context, data: DocumentUpdate) -> dict:
         ) or 0
     document.access, document.readers, document.classification = access, readers.as_dict(), classification
     await ctx.db.flush()
-    ctx.events += await views.changed_events(ctx.db, document, hidden=narrowed)
+    ctx.events += await views.changed_events(ctx.db, document, hidden=readers_changed)
     _touched(ctx)
     return {"document_id": document.id}
 
