@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"render: unknown size(s) {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(WIDTHS)}",
               file=sys.stderr)
         return EXIT_BROKEN
+    # nice=0: an operator's foreground command has no event loop to make way for.
     limits = Limits(max_pages=args.max_pages, timeout=args.timeout, memory_mb=args.memory_mb,
-                    widths={s: WIDTHS[s] for s in sizes})
+                    widths={s: WIDTHS[s] for s in sizes}, nice=0)
     try:
         summary = asyncio.run(_render(args.file, args.out, limits, args.workers))
     except RenderError as e:
@@ -76,7 +77,8 @@ async def _render(path: Path, out: Path, limits: Limits, workers: int | None) ->
     started = time.monotonic()
     pages: list[dict] = []
     first_page = None
-    async with RenderPool(workers, limits=limits) as pool:
+    # This process does nothing else: its children fork from it directly (see RenderPool).
+    async with RenderPool(workers, limits=limits, start_method="fork") as pool:
         async for event in pool.render(path, out):
             if isinstance(event, PageRendered):
                 first_page = first_page if first_page is not None else time.monotonic() - started

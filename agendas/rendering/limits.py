@@ -24,3 +24,6 @@ class Limits:
     jpeg_quality: int = 80
     # Render only the first N pages (previews, tests over hostile corpora); None = all.
     render_pages: int | None = None
+    # How much a child lowers its CPU priority (nice) once page 1 is done, so the server's
+    # event loop comes first; the `render` command, with no event loop to protect, uses 0.
+    nice: int = 5

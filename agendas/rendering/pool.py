@@ -8,26 +8,36 @@ pool of long-lived workers. Why:
   kill whatever else it was doing;
 - a crash or hang costs one document, never a neighbour's;
 - it is cheap: children fork from a fork server that has already imported PyMuPDF
-  and Pillow, so a child is ready in a few milliseconds.
+  and Pillow (and rendered a page, so they start warm), and the pool keeps one child
+  started ahead, waiting for its document: an upload does not wait for a fork. The
+  spare has read nothing yet; it gets the document over its pipe, then confines itself
+  before it opens it, exactly like a child started for that document.
 A semaphore of `workers` slots bounds the number of live children. Pages go back over
 a pipe in JSON, one message per page, so the first page reaches the tablet while the
 rest render.
 
-A long document takes more than one slot when cores are idle: helpers open the same
-file and the pool hands each child the next page index as it finishes the last, so
-pages still arrive in order, first page first. A helper gives its slot back as soon
-as another document is waiting, so a big upload never holds up a small one for long.
+A long document takes more than one slot when cores are idle: once its first page is
+out (which has the machine to itself meanwhile), helpers open the same file and the
+pool hands each child the next page index as it finishes the last, so pages still
+arrive in order. A helper gives its slot back as soon as another document is waiting,
+so a big upload never holds up a small one for long.
+
+Page 1 is what the uploader waits for: the first child renders it unasked as soon as
+the file is open, at the server's own priority and on two cores (see worker); the
+rest renders at nice +5 (`Limits.nice`), so the event loop comes first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -43,6 +53,8 @@ _MESSAGE_MAX = 16 * 2**20  # one page: three hashes and at most 200,000 characte
 _IN_FLIGHT = 2  # page indices queued per child, so it never idles waiting for the next one
 _PAGES_PER_CHILD = 4  # fewer pages per child than this and a helper costs more than it saves
 _MAX_WARNINGS = 50
+_SPARES = 1  # children started ahead of need: enough for the next document's first page
+_NAME, _SPARE_NAME = "phonghop-render", "phonghop-render-spare"
 
 
 @dataclass(frozen=True)
@@ -61,12 +73,14 @@ class Done:
     warnings: list[str]
 
 
-def _child(*args: object) -> None:
+def _child(conn: Connection, parents_end: Connection | None = None) -> None:
     # Imported here, inside the child, so the server process never loads PyMuPDF.
-    # The fork server has preloaded it, so this import is free.
+    # The fork server (or, with "fork", the pool's process) has loaded it: this import is free.
     from . import worker
 
-    worker.serve(*args)  # type: ignore[arg-type]
+    if parents_end is not None:  # forked directly: a copy of the pool's end would hide its death
+        parents_end.close()
+    worker.serve(conn)
 
 
 def _preload() -> list[str]:
@@ -93,10 +107,6 @@ def _preload() -> list[str]:
     return ["__main__", *imported, "agendas.rendering.worker"]
 
 
-def _noop() -> None:
-    pass
-
-
 @dataclass(eq=False)
 class _Child:
     process: BaseProcess
@@ -115,31 +125,49 @@ class RenderPool:
     """
 
     def __init__(self, workers: int | None = None, *, per_document: int | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, start_method: str = "forkserver") -> None:
         self.workers = workers or os.cpu_count() or 1
         self.per_document = per_document or self.workers
         self.limits = limits or Limits()
         # forkserver, not fork: forking the server would copy its threads, locks and
         # sockets into the child. Preloading makes each child start in milliseconds.
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(_preload())
+        # "fork" is for a program that has no other thread and only renders (the `render`
+        # command): it imports PyMuPDF itself and its children fork from it, which saves
+        # starting a second interpreter that imports it all again (a one-page file: 0.6 ->
+        # 0.4 CPU s). Each child closes its copy of the pool's end of its pipe, so that it
+        # still sees the pool die. A process that has other threads gets the fork server.
+        if start_method not in ("forkserver", "fork"):
+            raise ValueError(f"start_method must be 'forkserver' or 'fork', not {start_method!r}")
+        self._fork = start_method == "fork" and _threads() == 1
+        self._ctx = multiprocessing.get_context("fork" if self._fork else "forkserver")
+        if self._fork:
+            from . import worker  # noqa: F401 - loaded (and warmed up) once, here, for every child
+        else:
+            self._ctx.set_forkserver_preload(_preload())
         self._slots = asyncio.Semaphore(self.workers)
         self._waiting = 0  # documents waiting for a slot; helpers make way for them
         self._live: set[_Child] = set()
+        self._spares: list[tuple[BaseProcess, Connection]] = []  # started, no document yet
+        self._refill: asyncio.Task | None = None
+        self._keep_spares = False
 
     async def start(self) -> None:
-        """Boot the fork server now (about 0.3 s), not when the first upload arrives."""
-        await asyncio.get_running_loop().run_in_executor(None, self._warm)
-
-    def _warm(self) -> None:
-        process = self._ctx.Process(target=_noop, daemon=True)
-        process.start()
-        process.join()
+        """Boot the fork server and a spare child now (about 0.3 s), not when the first upload arrives."""
+        self._keep_spares = True
+        self._refill_spares()
+        assert self._refill is not None
+        await asyncio.shield(self._refill)
 
     async def close(self) -> None:
-        """Kill every child still running."""
+        """Kill every child still running, and the spares."""
+        self._keep_spares = False
+        if self._refill is not None:
+            await asyncio.gather(self._refill, return_exceptions=True)  # a fork under way: then kill it too
         for child in list(self._live):
             self._reap(child)
+        while self._spares:
+            process, conn = self._spares.pop()
+            _kill(process, conn)
 
     async def __aenter__(self) -> RenderPool:
         await self.start()
@@ -161,12 +189,13 @@ class RenderPool:
         limits = limits or self.limits
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        args = (str(path), str(out), filename if filename is not None else Path(path).name, limits)
+        job = {"path": str(path), "out": str(out), "filename": filename if filename is not None else Path(path).name,
+               "limits": dataclasses.asdict(limits)}
         started = time.monotonic()
         inbox: asyncio.Queue[tuple[_Child, dict | None]] = asyncio.Queue()
         children: list[_Child] = []
         total: int | None = None
-        next_index = delivered = 0
+        next_index = delivered = helpers = 0
         results: dict[int, dict] = {}
         warnings: list[str] = []
 
@@ -182,7 +211,9 @@ class RenderPool:
 
         finished = False
         try:
-            first = await self._spawn(args, inbox, helper=False)
+            # The first child renders page 1 as soon as the file is open, unasked: the
+            # uploader's page does not wait for a round trip through this process.
+            first = await self._spawn({**job, "page_one": True}, inbox, helper=False)
             assert first is not None
             children.append(first)
             deadline = asyncio.get_running_loop().time() + limits.timeout
@@ -201,12 +232,9 @@ class RenderPool:
                         total = min(msg["pages"], limits.render_pages or msg["pages"])
                         if total < msg["pages"]:
                             warnings.append(f"rendered the first {total} of {msg['pages']} pages")
+                        child.in_flight, next_index = 1, 1  # page 1, under way
                         feed(child)
-                        for _ in range(min(self.per_document, math.ceil(total / _PAGES_PER_CHILD)) - 1):
-                            helper = await self._spawn(args, inbox, helper=True)
-                            if helper is None:
-                                break
-                            children.append(helper)
+                        helpers = min(self.per_document, math.ceil(total / _PAGES_PER_CHILD)) - 1
                     else:
                         feed(child)
                     continue
@@ -219,6 +247,14 @@ class RenderPool:
                     page = results.pop(delivered)
                     yield PageRendered(delivered, total, page["images"], page["text"], page["folded"])
                     delivered += 1
+                    # Helpers start once page 1 is out, so that it had the machine to itself.
+                    while helpers > 0 and delivered < total:
+                        helpers -= 1
+                        helper = await self._spawn(job, inbox, helper=True)
+                        if helper is None:
+                            helpers = 0  # no slot free now: this document makes do with what it has
+                            break
+                        children.append(helper)
             finished = True
             yield Done(delivered, round(time.monotonic() - started, 3), list(dict.fromkeys(warnings))[:_MAX_WARNINGS])
         finally:
@@ -227,8 +263,8 @@ class RenderPool:
             if not finished:
                 _discard_partial(out, children)
 
-    async def _spawn(self, args: tuple, inbox: asyncio.Queue, *, helper: bool) -> _Child | None:
-        """Start a child in a free slot; a helper only if a slot is free right now."""
+    async def _spawn(self, job: dict, inbox: asyncio.Queue, *, helper: bool) -> _Child | None:
+        """Give the document to a child in a free slot; a helper only if a slot is free right now."""
         if helper:
             if self._slots.locked():
                 return None
@@ -240,21 +276,60 @@ class RenderPool:
             finally:
                 self._waiting -= 1
         try:
-            mine, theirs = self._ctx.Pipe()
-            process = self._ctx.Process(target=_child, args=(theirs, *args), daemon=True, name="phonghop-render")
-            loop = asyncio.get_running_loop()
-            try:
-                # Starting talks to the fork server; keep that off the event loop.
-                await loop.run_in_executor(None, process.start)
-            finally:
-                theirs.close()  # now only the child holds its end: its death reads as EOF here
+            process, mine = await self._blank()
         except BaseException:
             self._slots.release()
             raise
+        process.name = _NAME
         child = _Child(process, mine, process.pid, helper)
         self._live.add(child)
-        loop.add_reader(mine.fileno(), self._on_readable, child, inbox)
+        _tell(child, job)
+        asyncio.get_running_loop().add_reader(mine.fileno(), self._on_readable, child, inbox)
         return child
+
+    async def _blank(self) -> tuple[BaseProcess, Connection]:
+        """A started child waiting for its document: a spare if there is one, else a new one."""
+        while self._spares:
+            process, conn = self._spares.pop()
+            self._refill_spares()
+            if process.is_alive():
+                return process, conn
+            _kill(process, conn)
+        return await self._start()
+
+    async def _start(self) -> tuple[BaseProcess, Connection]:
+        if self._fork:
+            return self._start_blank()  # never from a thread: a fork copies only the calling one
+        # Starting talks to the fork server; keep that off the event loop.
+        return await asyncio.get_running_loop().run_in_executor(None, self._start_blank)
+
+    def _start_blank(self) -> tuple[BaseProcess, Connection]:
+        mine, theirs = self._ctx.Pipe()
+        args = (theirs, mine) if self._fork else (theirs,)
+        process = self._ctx.Process(target=_child, args=args, daemon=True, name=_SPARE_NAME)
+        try:
+            process.start()
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()  # now only the child holds its end: its death reads as EOF here
+        return process, mine
+
+    def _refill_spares(self) -> None:
+        if self._keep_spares and (self._refill is None or self._refill.done()):
+            self._refill = asyncio.get_running_loop().create_task(self._make_spares())
+            # A failure here is not lost: the next document starts its child itself, and
+            # meets the same failure.
+            self._refill.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def _make_spares(self) -> None:
+        while self._keep_spares and len(self._spares) < _SPARES:
+            process, conn = await self._start()
+            if self._keep_spares:
+                self._spares.append((process, conn))
+            else:
+                _kill(process, conn)
 
     def _on_readable(self, child: _Child, inbox: asyncio.Queue) -> None:
         try:
@@ -296,11 +371,27 @@ class RenderPool:
         self._slots.release()
 
 
-def _tell(child: _Child, index: int | None) -> None:
+def _tell(child: _Child, message: dict | int | None) -> None:
     try:
-        child.conn.send_bytes(json.dumps(index).encode())
+        child.conn.send_bytes(json.dumps(message).encode())
     except OSError:
         pass  # it died; its EOF is already on the way to the inbox
+
+
+def _threads() -> int:
+    """Threads of this process, those that C libraries started included."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _kill(process: BaseProcess, conn: Connection) -> None:
+    conn.close()
+    process.kill()
+    process.join(1.0)
+    if process.exitcode is not None:
+        process.close()
 
 
 async def _receive(inbox: asyncio.Queue, deadline: float, limits: Limits) -> tuple[_Child, dict | None]:

@@ -6,6 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from agendas.rendering.cli import register, run
@@ -50,3 +51,48 @@ def test_register_adds_the_render_subcommand(make_pdf, tmp_path, capsys):
     assert args.func(args) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert summary["pages"] == 1 and summary["images"] == 1
+
+
+def test_children_forked_from_the_command_are_confined_and_die_with_it(make_pdf, samples, tmp_path):
+    scan = samples.image("scan.png", (8000, 8000), mode="L", color=255)  # 64 MB decoded
+    result = render(scan, "--out", tmp_path / "a", "--memory-mb", "130")
+    assert result.returncode == 2 and result.stderr.startswith("render: out_of_memory: ")
+
+    # Killed mid-document, the command leaves no child behind: each sees its pipe close.
+    doc = make_pdf(["Báo cáo chính trị của Ban Chấp hành Đảng bộ tỉnh. " * 20] * 300)
+    command = subprocess.Popen([sys.executable, "-m", "agendas.rendering", str(doc), "--out", str(tmp_path / "b")],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := _children(command.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert children
+        time.sleep(0.5)  # rendering
+        children = _children(command.pid)
+    finally:
+        command.kill()
+        command.wait()
+    deadline = time.monotonic() + 30
+    while (alive := [pid for pid in children if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -178,3 +178,53 @@ async def test_abandoning_a_render_kills_its_children(pool, make_pdf, tmp_path):
         await anext(events)
         await events.aclose()
     assert not renderers()
+
+
+async def test_grey_pages_are_one_channel_and_colour_pages_stay_colour(pool, make_pdf, tmp_path):
+    path = make_pdf([PARAGRAPH, PARAGRAPH])
+    doc = pymupdf.open(path)
+    doc[1].draw_rect(pymupdf.Rect(300, 600, 500, 780), color=(0.8, 0, 0), fill=(0.9, 0.2, 0.2))
+    doc.save(path, incremental=True, encryption=pymupdf.PDF_ENCRYPT_KEEP)
+    out = tmp_path / "out"
+
+    pages, _ = await render_all(pool, path, out)
+
+    modes = [{size: Image.open(out / f"{digest}.jpg").mode for size, digest in page.images.items()} for page in pages]
+    assert modes == [dict.fromkeys(("tablet", "zoom", "thumb"), "L"), dict.fromkeys(("tablet", "zoom", "thumb"), "RGB")]
+
+
+async def test_children_lower_their_priority_after_the_first_page(make_pdf, tmp_path):
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    doc = make_pdf([PARAGRAPH] * 10)
+    for limits, expected in [(Limits(widths=SMALL), own + 5), (Limits(widths=SMALL, nice=0), own)]:
+        async with RenderPool(workers=1) as pool:
+            events = pool.render(doc, tmp_path / "out", limits)
+            async with asyncio.timeout(HANG):
+                async for event in events:
+                    if event.index == 3:  # the child has rendered pages 2 and 3, and waits for more
+                        assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in renderers()] == [expected]
+                        break
+            await events.aclose()
+
+
+async def test_a_spare_child_waits_for_the_next_document_and_goes_with_the_pool(make_pdf, tmp_path):
+    def spares() -> list[int]:
+        return [p.pid for p in multiprocessing.active_children() if p.name == "phonghop-render-spare"]
+
+    def gone(pid: int) -> bool:  # exited and reaped
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    doc = make_pdf(["Giấy mời"])
+    async with RenderPool(workers=1) as pool:
+        [first] = spares()
+        pages, _ = await render_all(pool, doc, tmp_path / "a", Limits(widths=SMALL))
+        assert len(pages) == 1
+        async with asyncio.timeout(HANG):
+            while not gone(first) or len(spares()) != 1:  # it rendered the document and exited;
+                await asyncio.sleep(0.01)  # another one started in its place
+        [second] = spares()
+    assert not spares() and not renderers() and gone(second)
