@@ -31,10 +31,13 @@ RUN groupadd --system --gid 10001 phonghop \
  && mkdir -p /var/lib/phonghop \
  && chown phonghop:phonghop /var/lib/phonghop
 
-# LibreOffice converts Word, ODT and PowerPoint uploads to PDF; DejaVu Sans draws the
-# Vietnamese of the watermarks on confidential pages. The slim image has no fonts at all.
+# LibreOffice converts Word, ODT and PowerPoint uploads to PDF, and the minutes and
+# conclusion notices too; DejaVu Sans draws the Vietnamese of the watermarks on
+# confidential pages; Liberation Serif 2 (Times New Roman's metrics, with Vietnamese)
+# prints the minutes. The slim image has no fonts at all.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core libreoffice-writer-nogui libreoffice-impress-nogui \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-liberation2 libreoffice-writer-nogui \
+        libreoffice-impress-nogui \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

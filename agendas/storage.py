@@ -2,7 +2,8 @@
 
     <data>/files/blobs/ab/abcdef...   an uploaded file, named by its SHA-256
     <data>/files/pages/<sha256>.jpg   a rendered page image (the renderer names them)
-    <data>/files/marked/<code>/<sha256>.jpg  a confidential page, watermarked for one reader
+    <data>/files/zoom/<source sha256>-<index>.jpg  a page's zoom image, made on first request
+    <data>/files/marked/<code>/<name>.jpg  a confidential page, watermarked for one reader
     <data>/files/tmp/                 uploads being received; removed on failure
 
 The same bytes are stored once however often they are uploaded, and a name never
@@ -35,8 +36,9 @@ class Files:
         self.blobs = root / "blobs"
         self.pages = root / "pages"
         self.marked = root / "marked"
+        self.zooms = root / "zoom"
         self.tmp = root / "tmp"
-        for folder in (self.blobs, self.pages, self.marked, self.tmp):
+        for folder in (self.blobs, self.pages, self.marked, self.zooms, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
 
     def blob(self, sha256: str) -> Path:
@@ -45,8 +47,30 @@ class Files:
     def page(self, sha256: str) -> Path:
         return self.pages / f"{sha256}.jpg"
 
-    def marked_page(self, sha256: str, code: str) -> Path:
-        return self.marked / code / f"{sha256}.jpg"
+    def marked_page(self, name: str, code: str) -> Path:
+        """`name`: a page image's sha256, or a zoom image's `zoom-<source sha256>-<index>`."""
+        return self.marked / code / f"{name}.jpg"
+
+    def zoom(self, source_sha256: str, index: int) -> Path:
+        """Page `index` (0-based) of the uploaded file `source_sha256` at the zoom width: it
+        never changes (the source never does), so its name needs no hash of its own."""
+        return self.zooms / f"{source_sha256}-{index}.jpg"
+
+    async def put(self, data: bytes) -> str:
+        """Store bytes the server made (a finalised record's DOCX or PDF); their SHA-256."""
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.blob(sha).exists():
+            await asyncio.get_running_loop().run_in_executor(None, self._write_blob, sha, data)
+        return sha
+
+    def _write_blob(self, sha: str, data: bytes) -> None:
+        tmp = self.tmp / f"{secrets.token_hex(8)}.part"
+        try:
+            with open(tmp, "wb") as handle:
+                _finish(handle, data)
+            _place(tmp, self.blob(sha))
+        finally:
+            tmp.unlink(missing_ok=True)
 
     async def receive(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
         """Stream an upload to disk, hashing as it comes; (sha256, size) once stored.

@@ -101,3 +101,31 @@ async def create_user(settings: Settings, username: str, full_name: str, passwor
         session.add(user)
         await session.flush()
         return user_dict(user)
+
+
+# What `phonghop export` writes: the document, and the formats it comes in.
+EXPORTS = {"minutes": ("minutes", ("docx", "pdf")), "conclusions": ("conclusion_notice", ("docx", "pdf")),
+           "comments": (None, ("docx", "xlsx"))}
+
+
+async def export_document(settings: Settings, what: str, meeting_id: int, fmt: str) -> bytes:
+    """The minutes, the conclusion notice or the comment summary table of a meeting, as the
+    console offers them: a final's stored file, else the draft, else a preview from the record."""
+    from agendas.storage import Files
+    from server.api import records
+    from server.domain.errors import NotFound
+    from server.exports.http import summary_bytes
+
+    kind, formats = EXPORTS[what]
+    if fmt not in formats:
+        raise Invalid(f"{what} is exported as {' or '.join(formats)}, not {fmt}")
+    await asyncio.to_thread(upgrade, settings)
+    async with opened(settings) as db:
+        async with db.read() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise NotFound(f"meeting {meeting_id} does not exist (see `phonghop meetings`)")
+            if kind is None:
+                return (await summary_bytes(session, meeting, fmt))[0]
+            src = await records.source(session, meeting, kind, staff=True)
+        return await records.produce(src, fmt, Files(settings.data_dir))

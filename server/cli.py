@@ -96,6 +96,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_document(args: argparse.Namespace) -> int:
+    from server import admin
+    from server.domain.errors import Invalid
+
+    if args.what not in admin.EXPORTS:
+        raise Invalid(f"export what? one of {', '.join(admin.EXPORTS)}, not {args.what!r}")
+    formats = admin.EXPORTS[args.what][1]
+    if args.format not in formats:
+        raise Invalid(f"{args.what} is exported as {' or '.join(formats)}, not {args.format!r}")
+    if not (args.meeting.isascii() and args.meeting.isdigit() and 0 < int(args.meeting) < 2**31):
+        raise Invalid(f"--meeting is a meeting's id (a whole number, see `phonghop meetings`), not {args.meeting!r}")
+    body = asyncio.run(admin.export_document(_settings(args), args.what, int(args.meeting), args.format))
+    Path(args.out).write_bytes(body)
+    print(json.dumps({"file": args.out, "bytes": len(body)}, ensure_ascii=False))
+    return 0
+
+
 def cmd_create_user(args: argparse.Namespace) -> int:
     from server import admin
 
@@ -148,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file to write (default: standard output)")
     _data_dir_arg(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export", help="write a meeting's minutes, conclusion notice or comment summary table")
+    p.add_argument("what", help="minutes, conclusions (the conclusion notice) or comments (the summary table)")
+    p.add_argument("--meeting", required=True, help="the meeting's id (see `phonghop meetings`)")
+    p.add_argument("--format", default="docx", help="docx or pdf (minutes, conclusions); docx or xlsx (comments)")
+    p.add_argument("--out", required=True, help="file to write")
+    _data_dir_arg(p)
+    p.set_defaults(func=cmd_export_document)
 
     p = sub.add_parser("create-user", help="create an account")
     p.add_argument("username")

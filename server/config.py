@@ -34,6 +34,9 @@ class Settings:
     offline_lease_hours: int = 72  # a tablet's offline copy of a meeting's documents lives this long
     render_workers: int | None = None  # render child processes at once; None: one per core
     page_cache_mb: int = 256  # page images kept in memory for the tablets (their files never change)
+    # The final minutes and conclusion notices are signed (PAdES) with this PKCS#12 file, when set.
+    signing_cert: Path | None = None
+    signing_password: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -73,4 +76,6 @@ def from_env() -> Settings:
         offline_lease_hours=int(_env("OFFLINE_LEASE_HOURS", "72")),
         render_workers=int(_env("RENDER_WORKERS", "0")) or None,
         page_cache_mb=int(_env("PAGE_CACHE_MB", "256")),
+        signing_cert=Path(cert) if (cert := _env("SIGNING_CERT")) else None,
+        signing_password=_env("SIGNING_PASSWORD"),
     )

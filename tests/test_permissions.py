@@ -348,6 +348,16 @@ PAYLOADS: dict[str, Builder] = {
     "meeting.adjourn": _b(_meeting),
     "meeting.resume": _b(_meeting),
     "meeting.close": _b(_meeting),
+    # After the meeting (docs/records.md), on the closed meeting: the chair's conclusions, then
+    # the minutes and the conclusion notice drafted, edited and made final (once: the others
+    # allowed meet invalid_transition).
+    "conclusion.set": _b(lambda s, who: {"meeting_id": s.m, "item_id": s.items[0], "text": f"Kết luận ({who})"}),
+    "minutes.draft": _b(_meeting),
+    "minutes.update": _b(lambda s, who: {"meeting_id": s.m, "number": str(next(_serial))}),
+    "minutes.finalise": _b(_meeting),
+    "conclusion_notice.draft": _b(_meeting),
+    "conclusion_notice.update": _b(lambda s, who: {"meeting_id": s.m, "recipients": [f"Đồng chí {who}"]}),
+    "conclusion_notice.issue": _b(_meeting),
 }
 
 

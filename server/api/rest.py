@@ -288,6 +288,9 @@ def routes() -> list[Route]:
     from server.exports import http as exports  # deliberation: the summary table of comments
 
     fixed += documents.routes(Route)
+    from server.api import records  # after the meeting: the minutes and the conclusion notice
+
+    fixed += records.routes(Route)
 
     fixed += [
         Route("GET", f"/api/meetings/{{meeting_id}}/comments/summary.{kind}", exports.summary(kind),

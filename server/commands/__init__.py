@@ -8,6 +8,7 @@ from server.commands import (  # noqa: F401
     meetings,
     participants,
     polls,
+    records,
     speakers,
     units,
 )

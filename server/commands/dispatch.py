@@ -56,6 +56,27 @@ async def execute(app, caller: Caller, name: str, key: str | None, payload: obje
 
     started = time.perf_counter()
     db = app["db"]
+    prepared = None
+    if spec.prepare is not None:
+        try:
+            if key is not None:
+                async with db.read() as session:
+                    done = await _stored(session, caller, key, name)
+                if done is not None:
+                    COMMANDS.labels(name, "replayed").inc()
+                    return done
+            async with db.read() as session:
+                ctx = Context(db=session, caller=caller, settings=app["settings"], roles=caller.roles, app=app)
+                if spec.meeting_scoped:
+                    await _load_meeting(ctx, data.meeting_id, lock=False)
+                if not permissions.allowed(name, ctx.roles):
+                    raise Forbidden(f"your role may not run {name}")
+                work = await spec.prepare(ctx, data)
+            prepared = await work()
+        except DomainError as exc:
+            COMMANDS.labels(name, "refused").inc()
+            log.info("command %s by %s refused: %s %s", name, caller.username, exc.code, exc.message)
+            raise
     try:
         async with db.write() as session:
             if key is not None:
@@ -68,7 +89,8 @@ async def execute(app, caller: Caller, name: str, key: str | None, payload: obje
                 record = CommandResult(user_id=caller.user_id, key=key, name=name, result={})
                 session.add(record)
                 await session.flush()
-            ctx = Context(db=session, caller=caller, settings=app["settings"], roles=caller.roles, app=app)
+            ctx = Context(db=session, caller=caller, settings=app["settings"], roles=caller.roles, app=app,
+                          prepared=prepared)
             if spec.meeting_scoped:
                 await _load_meeting(ctx, data.meeting_id)
             if not permissions.allowed(name, ctx.roles):
@@ -114,9 +136,10 @@ async def _stored(session, caller: Caller, key: str, name: str) -> dict | None:
     return row.result
 
 
-async def _load_meeting(ctx: Context, meeting_id: int) -> None:
+async def _load_meeting(ctx: Context, meeting_id: int, *, lock: bool = True) -> None:
     # FOR UPDATE: on PostgreSQL this row lock orders every writer of the meeting's log.
-    meeting = await ctx.db.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+    query = select(Meeting).where(Meeting.id == meeting_id)
+    meeting = await ctx.db.scalar(query.with_for_update() if lock else query)
     if meeting is None:
         raise NotFound(f"meeting {meeting_id} does not exist")
     me = await ctx.db.scalar(

@@ -92,6 +92,8 @@ class Context:
     app: object = None  # the running application, for commands that use its services (the ballot writer)
     # Work that must wait for the commit (start rendering an upload); run after the fan-out.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # What the command's `prepare` made before the transaction (a rendered document), or None.
+    prepared: object = None
 
     def emit(self, type: str, data: dict, audience: str = "meeting") -> None:
         self.events.append(Pending(type, data, audience))
@@ -110,6 +112,12 @@ class Spec:
     # A direct command is called as `handler(app, caller, key, data)` and runs its own
     # transactions (poll.vote: the ballot writer's group commit, see server/store/ballots.py).
     direct: bool = False
+    # Slow work that must not hold the write transaction (rendering a document with
+    # LibreOffice): `prepare(ctx, data)` runs in a read transaction once the caller's
+    # permission is checked, and returns an async function; dispatch awaits it outside any
+    # transaction, then runs the handler, which finds its result in `ctx.prepared` and
+    # checks that what it was made from has not changed meanwhile.
+    prepare: Callable[[Context, Payload], Awaitable[Callable[[], Awaitable[object]]]] | None = None
 
     @property
     def meeting_scoped(self) -> bool:
@@ -120,11 +128,11 @@ REGISTRY: dict[str, Spec] = {}
 
 
 def command(name: str, schema: type[Payload], summary: str, route: tuple[str, str] | None = None, *,
-            direct: bool = False):
+            direct: bool = False, prepare=None):
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
             raise RuntimeError(f"command {name} registered twice")
-        REGISTRY[name] = Spec(name, schema, handler, summary, route, direct)
+        REGISTRY[name] = Spec(name, schema, handler, summary, route, direct, prepare)
         return handler
 
     return register

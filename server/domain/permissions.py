@@ -91,6 +91,14 @@ MATRIX: dict[str, frozenset[Role]] = {
     "document.present": STAFF | {Role.CHAIR},
     # Any tablet that held a copy; the receipt is the caller's own.
     "document.purge_confirm": frozenset({Role.ACCOUNT}),
+    # After the meeting (docs/records.md): the chair concludes, the secretariat writes it up.
+    "conclusion.set": STAFF | {Role.CHAIR},
+    "minutes.draft": STAFF,
+    "minutes.update": STAFF,
+    "minutes.finalise": STAFF,
+    "conclusion_notice.draft": STAFF,
+    "conclusion_notice.update": STAFF,
+    "conclusion_notice.issue": STAFF,
 }
 
 # Reading a meeting: any participant once published; drafts only its staff.

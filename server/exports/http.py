@@ -12,7 +12,7 @@ from server.domain.errors import Forbidden, Invalid, NotFound
 from server.domain.permissions import STAFF
 from server.exports import comments as export
 from server.store.comment_views import authors, domain_comment, meeting_comments
-from server.store.tables import CommentRound
+from server.store.tables import CommentRound, Meeting
 
 BUILDERS = {
     "docx": (export.summary_docx, export.DOCX_TYPE),
@@ -31,8 +31,28 @@ def _query(request: web.Request) -> tuple[rules.GroupBy, int | None]:
     return rules.GroupBy(group), int(round_id) if round_id is not None else None
 
 
+async def summary_bytes(db, meeting: Meeting, kind: str, group: rules.GroupBy = rules.GroupBy.SECTION,
+                        round_id: int | None = None) -> tuple[bytes, str]:
+    """The summary table of the meeting's comments (or one round's) as `kind`, and its title.
+    Also what `phonghop export comments` writes."""
+    build, _ = BUILDERS[kind]
+    title = meeting.title
+    subtitle = ""
+    if round_id is not None:
+        rnd = await db.get(CommentRound, round_id)
+        if rnd is None or rnd.meeting_id != meeting.id:
+            raise NotFound(f"comment round {round_id} is not in this meeting")
+        title, subtitle = rnd.title, meeting.title
+    rows = await meeting_comments(db, meeting.id, round_id)
+    who_wrote = await authors(db, rows)
+    groups = rules.group_comments([domain_comment(c, who_wrote[c.id]) for c in rows], group)
+    sections = export.table(groups, group)
+    body = await asyncio.to_thread(build, sections, title=title, subtitle=subtitle, group_by=group)
+    return body, title
+
+
 def summary(kind: str):
-    build, content_type = BUILDERS[kind]
+    _, content_type = BUILDERS[kind]
 
     async def handle(request: web.Request) -> web.Response:
         from server.api.rest import _path_ints, caller
@@ -43,18 +63,7 @@ def summary(kind: str):
             access = await access_rules.meeting_access(db, who, _path_ints(request)["meeting_id"])
             if not access.roles & STAFF:
                 raise Forbidden("only the meeting's staff prints the summary table")
-            title = access.meeting.title
-            subtitle = ""
-            if round_id is not None:
-                rnd = await db.get(CommentRound, round_id)
-                if rnd is None or rnd.meeting_id != access.meeting.id:
-                    raise NotFound(f"comment round {round_id} is not in this meeting")
-                title, subtitle = rnd.title, access.meeting.title
-            rows = await meeting_comments(db, access.meeting.id, round_id)
-            who_wrote = await authors(db, rows)
-        groups = rules.group_comments([domain_comment(c, who_wrote[c.id]) for c in rows], group)
-        sections = export.table(groups, group)
-        body = await asyncio.to_thread(build, sections, title=title, subtitle=subtitle, group_by=group)
+            body, title = await summary_bytes(db, access.meeting, kind, group, round_id)
         return web.Response(
             body=body,
             content_type=content_type,

@@ -457,3 +457,43 @@ class Note(Base):
     kind: Mapped[str] = mapped_column(String(20))  # text | highlight | ink
     data: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- After the meeting: the chair's conclusions, the minutes and the conclusion notice ---
+
+
+class Conclusion(Base):
+    """The chair's conclusion on one agenda item (kết luận của chủ trì), for the minutes and
+    the conclusion notice."""
+
+    __tablename__ = "conclusions"
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MeetingRecord(Base):
+    """A document made from the session's record: the minutes (biên bản) or the conclusion
+    notice (thông báo kết luận). A draft the secretariat edits (`content`, server/domain/records.py),
+    then final: frozen, its DOCX and PDF stored by SHA-256 (the PDF signed when a certificate
+    is configured)."""
+
+    __tablename__ = "meeting_records"
+    __table_args__ = (UniqueConstraint("meeting_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # minutes | conclusion_notice
+    state: Mapped[str] = mapped_column(String(20), default="draft")  # draft | final
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every change
+    content: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    docx_sha256: Mapped[str | None] = mapped_column(String(64))
+    docx_size: Mapped[int | None] = mapped_column(BigInteger)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_size: Mapped[int | None] = mapped_column(BigInteger)
+    signed_by: Mapped[str | None] = mapped_column(String(500))  # the signing certificate's subject

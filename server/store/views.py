@@ -120,12 +120,12 @@ async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:
 async def snapshot(db: AsyncSession, meeting: Meeting, me: Participant | None, staff: bool = False) -> dict:
     """Everything a screen needs to show the meeting, as `staff` (who sees the secretariat's
     audience) or as a participant."""
-    from server.store import comment_views, document_views, poll_views, speaker_views
+    from server.store import comment_views, document_views, poll_views, record_views, speaker_views
 
     people = await participants(db, meeting.id)
     attendance = (await db.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id))).all()
     parts: dict = {}
-    for part in (poll_views, speaker_views, comment_views, document_views):
+    for part in (poll_views, speaker_views, comment_views, document_views, record_views):
         parts.update(await part.snapshot_part(db, meeting, me, staff))
     return {
         **parts,

@@ -1,6 +1,7 @@
 // Secretariat console (/console): meetings, agenda editing, participants and attendance,
 // lifecycle, quorum, device pairing; polls, the list of speakers, comments on drafts; the
-// meeting's documents (upload, access, publish, present, recall).
+// meeting's documents (upload, access, publish, present, recall); after the meeting, the chair's
+// conclusions, the minutes and the conclusion notice.
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
@@ -9,6 +10,7 @@ import { AttendancePanel } from '../components/AttendancePanel.js';
 import { ConsoleComments } from '../components/Comments.js';
 import { ConsoleDocuments } from '../components/ConsoleDocuments.js';
 import { ConsolePolls } from '../components/ConsolePolls.js';
+import { ConsoleRecords } from '../components/ConsoleRecords.js';
 import { CreateMeetingForm } from '../components/CreateMeetingForm.js';
 import { LiveAttendance } from '../components/LiveAttendance.js';
 import { ConsoleSpeakers } from '../components/Speakers.js';
@@ -22,7 +24,7 @@ import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
 import { mountApp, useCommands } from './shell.js';
 
-const TABS = ['session', 'documents', 'polls', 'speakers', 'comments'];
+const TABS = ['session', 'documents', 'polls', 'speakers', 'comments', 'records'];
 const STAFF_TABS = ['comments', 'documents']; // drafting work: not the chair's
 
 function Tabs({ tab, setTab, state, tabs }) {
@@ -65,6 +67,7 @@ function ConsoleMeeting({ live, meetingId, onBack, user }) {
         ${tab === 'speakers' && html`<${ConsoleSpeakers} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
         ${tab === 'comments' && staff && html`<${ConsoleComments} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
         ${tab === 'documents' && staff && html`<${ConsoleDocuments} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
+        ${tab === 'records' && html`<${ConsoleRecords} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
       </div>
       <aside class="col-side">
         <${AttendancePanel} state=${state} />

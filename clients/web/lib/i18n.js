@@ -595,6 +595,100 @@ const TABLE = {
   'error.recalled': ['Tài liệu đã bị thu hồi.', 'The document was recalled.'],
   'error.aborted': ['Đã dừng.', 'Stopped.'],
   'error.gone': ['Tài liệu đã bị thu hồi.', 'The document was recalled.'],
+
+  // after the meeting: conclusions, minutes, conclusion notice (ConsoleRecords.js)
+  'console.tab.records': ['Biên bản', 'Minutes'],
+  'rec.conclusions': ['Kết luận của chủ trì', "The chair's conclusions"],
+  'rec.conclusions_hint': [
+    'Kết luận của đồng chí chủ trì về từng nội dung; được đưa vào biên bản và thông báo kết luận.',
+    "The chair's conclusion on each item; it goes into the minutes and the conclusion notice.",
+  ],
+  'rec.not_yet': ['Kết luận được ghi khi hội nghị đã khai mạc.', 'Conclusions are written once the session has opened.'],
+  'rec.current': ['Đang thảo luận', 'Current'],
+  'rec.conclusion': ['Kết luận', 'Conclusion'],
+  'rec.save': ['Lưu', 'Save'],
+  'rec.kind.minutes': ['Biên bản hội nghị', 'Minutes'],
+  'rec.kind.conclusion_notice': ['Thông báo kết luận', 'Conclusion notice'],
+  'rec.state.minutes.draft': ['Dự thảo', 'Draft'],
+  'rec.state.minutes.final': ['Đã chốt', 'Final'],
+  'rec.state.conclusion_notice.draft': ['Dự thảo', 'Draft'],
+  'rec.state.conclusion_notice.final': ['Đã ban hành', 'Issued'],
+  'rec.none.minutes': [
+    'Chưa có dự thảo biên bản. Có thể tải bản xem trước lập từ diễn biến hội nghị.',
+    'No draft minutes yet. A preview drawn from the session can be downloaded.',
+  ],
+  'rec.none.conclusion_notice': [
+    'Chưa có dự thảo thông báo kết luận. Có thể tải bản xem trước lập từ các kết luận.',
+    'No draft conclusion notice yet. A preview drawn from the conclusions can be downloaded.',
+  ],
+  'rec.draw': ['Lập dự thảo từ diễn biến hội nghị', 'Draft from the session'],
+  'rec.redraw': ['Cập nhật lại từ diễn biến hội nghị', 'Draw again from the session'],
+  'rec.redraw_hint.minutes': [
+    'Cập nhật lại giữ các trường đã nhập (số, ký hiệu, thư ký, phần mở đầu, kết thúc, ghi chú từng nội dung); thành phần, phát biểu, biểu quyết và kết luận được lấy lại.',
+    'Drawing again keeps what was typed (number, symbol, minute-taker, opening, closing, item notes); attendance, speeches, votes and conclusions are read again.',
+  ],
+  'rec.redraw_hint.conclusion_notice': [
+    'Cập nhật lại giữ các trường đã nhập; các mục kết luận được lấy lại.',
+    'Drawing again keeps what was typed; the sections are read again from the conclusions.',
+  ],
+  'rec.docx': ['Tải DOCX', 'Download DOCX'],
+  'rec.pdf': ['Tải PDF', 'Download PDF'],
+  'rec.working': ['Đang xử lý…', 'Working…'],
+  'rec.unsaved': ['Có thay đổi chưa lưu', 'Unsaved changes'],
+  'rec.finalise.minutes': ['Chốt biên bản', 'Finalise the minutes'],
+  'rec.finalise.conclusion_notice': ['Ban hành thông báo', 'Issue the notice'],
+  'rec.finalise_warning.minutes': [
+    'Sau khi chốt, biên bản không thể sửa. Chốt?',
+    'Once final, the minutes can no longer change. Finalise?',
+  ],
+  'rec.finalise_warning.conclusion_notice': [
+    'Sau khi ban hành, thông báo không thể sửa. Ban hành?',
+    'Once issued, the notice can no longer change. Issue?',
+  ],
+  'rec.finalise_confirm': ['Xác nhận', 'Confirm'],
+  'rec.cancel': ['Hủy', 'Cancel'],
+  'rec.final_at': ['Thời điểm chốt', 'Final at'],
+  'rec.signed': ['Chữ ký số', 'Digital signature'],
+  'rec.unsigned': ['Không ký số (máy chủ chưa cấu hình chứng thư)', 'Not signed (no certificate on the server)'],
+  'rec.issuer': ['Cơ quan ban hành', 'Issuing body'],
+  'rec.number': ['Số', 'Number'],
+  'rec.symbol': ['Ký hiệu', 'Symbol'],
+  'rec.place_name': ['Địa danh', 'Place name'],
+  'rec.date': ['Ngày', 'Date'],
+  'rec.title': ['Tên hội nghị', 'Meeting'],
+  'rec.started_at': ['Bắt đầu', 'Started'],
+  'rec.ended_at': ['Kết thúc', 'Ended'],
+  'rec.place': ['Địa điểm', 'Place'],
+  'rec.chair': ['Chủ trì', 'Chair'],
+  'rec.minute_taker': ['Thư ký (người ghi biên bản)', 'Minute-taker'],
+  'rec.person_title': ['Chức vụ', 'Position'],
+  'rec.attendance': [
+    'Có mặt {present}/{members}, vắng {absent}; khách mời {guests}; tài liệu {documents} (lấy từ diễn biến hội nghị).',
+    'Present {present}/{members}, absent {absent}; guests {guests}; documents {documents} (from the session).',
+  ],
+  'rec.opening': ['Phần mở đầu', 'Opening'],
+  'rec.proceedings': ['Diễn biến hội nghị', 'Proceedings'],
+  'rec.notes': ['Ghi chép', 'Notes'],
+  'rec.closing': ['Phần kết thúc', 'Closing'],
+  'rec.duration_ms': ['{m} phút {s} giây', '{m} min {s} s'],
+  'rec.duration_s': ['{s} giây', '{s} s'],
+  'rec.subject': ['Trích yếu', 'Subject'],
+  'rec.intro': ['Phần mở đầu', 'Introduction'],
+  'rec.sections': ['Nội dung kết luận', 'Conclusions'],
+  'rec.section_title': ['Tiêu đề mục', 'Section title'],
+  'rec.section_text': ['Nội dung', 'Text'],
+  'rec.section_add': ['Thêm mục', 'Add a section'],
+  'rec.section_remove': ['Bỏ mục', 'Remove'],
+  'rec.authority': ['Thẩm quyền ký', 'Authority'],
+  'rec.signer_title': ['Chức vụ người ký', "Signer's position"],
+  'rec.signer_name': ['Người ký', 'Signer'],
+  'rec.recipients': ['Nơi nhận (mỗi dòng một nơi)', 'Recipients (one a line)'],
+  'error.office_unavailable': [
+    'Máy chủ chưa cài LibreOffice nên không tạo được PDF.',
+    'LibreOffice is not installed on the server: no PDF can be made.',
+  ],
+  'error.signing_unavailable': ['Không dùng được chứng thư ký số của máy chủ.', "The server's signing certificate cannot be used."],
+  'error.render_failed': ['Không tạo được tệp PDF.', 'The PDF could not be made.'],
 };
 
 let current = readStoredLang();
@@ -691,6 +785,12 @@ export function localInputToUtc(value) {
   if (!value) return null;
   const d = new Date(`${value.length === 16 ? `${value}:00` : value}+07:00`);
   return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ISO 8601 UTC -> "2025-07-01T08:30" in Vietnam time, for a datetime-local input.
+export function utcToLocalInput(iso) {
+  const d = toDate(iso);
+  return d ? new Date(d.getTime() + 7 * 3600 * 1000).toISOString().slice(0, 16) : '';
 }
 
 // 1536000 -> "1,5 MB" (Vietnamese decimal comma).

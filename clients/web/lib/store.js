@@ -18,6 +18,8 @@ export function emptyState() {
     speakers: [],
     commentRounds: [],
     comments: [],
+    conclusions: [], // the chair's conclusion per agenda item (docs/records.md)
+    records: { minutes: null, conclusion_notice: null }, // the minutes and the conclusion notice, without content
     ...emptyDocumentState(),
   };
 }
@@ -55,6 +57,8 @@ export function fromSnapshot(snapshot) {
     speakers: arr(snapshot.speakers),
     commentRounds: arr(snapshot.comment_rounds),
     comments: arr(snapshot.comments),
+    conclusions: arr(snapshot.conclusions),
+    records: { minutes: null, conclusion_notice: null, ...(snapshot.records || {}) },
     ...emptyDocumentState(),
     documents: arr(snapshot.documents),
     presenting: presentingOf(snapshot.presenting),
@@ -142,6 +146,20 @@ export function applyEvent(state, event) {
       return d.comment ? { ...state, comments: upsert(state.comments, d.comment) } : state;
     case 'comment_round.updated':
       return d.round ? { ...state, commentRounds: upsert(state.commentRounds, d.round) } : state;
+    case 'conclusion.updated': {
+      const c = d.conclusion;
+      if (!c || c.agenda_item_id == null) return state;
+      const conclusions = state.conclusions.filter((x) => !same(x.agenda_item_id, c.agenda_item_id));
+      return { ...state, conclusions: [...conclusions, c] };
+    }
+    case 'record.updated': {
+      const r = d.record;
+      if (!r || !r.kind) return state;
+      const old = state.records[r.kind];
+      // A late copy of an older revision must not replace a newer one.
+      if (old && old.revision != null && r.revision != null && r.revision < old.revision) return state;
+      return { ...state, records: { ...state.records, [r.kind]: r } };
+    }
     case 'document.changed':
     case 'document.hidden':
     case 'document.removed':
