@@ -2,7 +2,9 @@
 
 `Renderer.submit(version_id)` is called once a `document.add` or `document.revise` has
 committed. The job renders the stored file (an office file first goes through
-LibreOffice), writes each page's row as it arrives, and announces:
+LibreOffice) at the `tablet` and `thumb` sizes (a page's `zoom` image is made on its
+first request, `zoom` = "" in its row; an office file's converted PDF is not kept, so its
+`zoom` images are made here too), writes each page's row as it arrives, and announces:
 - the first page at once (the version becomes the document's current one, and
   readers are told with `document.changed`);
 - progress as plain `document_progress` messages, at most four times a second;
@@ -14,6 +16,7 @@ renders. A version left `rendering` by a server that died is rendered again at s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 import time
@@ -22,7 +25,7 @@ from pathlib import Path
 from prometheus_client import Counter, Histogram
 from sqlalchemy import select
 
-from agendas.rendering import Done, RenderError, RenderPool
+from agendas.rendering import EAGER, WIDTHS, Done, RenderError, RenderPool
 from agendas.storage import Files
 from server.store import document_views as views
 from server.store import eventlog
@@ -82,13 +85,14 @@ class Renderer:
         try:
             with tempfile.TemporaryDirectory(dir=self.files.tmp) as scratch:
                 source = await self._source(version, Path(scratch))
-                async for item in self.pool.render(source, self.files.pages, filename=_render_name(version)):
+                async for item in self.pool.render(source, self.files.pages, self._limits(version),
+                                                   filename=_render_name(version)):
                     if isinstance(item, Done):
                         await self._record(version_id, pending, total=item.pages, done=item)
                         RENDERED.labels("ready").inc()
                         return
                     pending.append(DocumentPage(version_id=version_id, index=item.index, tablet=item.images["tablet"],
-                                                zoom=item.images["zoom"], thumb=item.images["thumb"],
+                                                zoom=item.images.get("zoom", ""), thumb=item.images["thumb"],
                                                 text=item.text, folded=item.folded))
                     if first or time.monotonic() - last_flush >= PROGRESS_EVERY:
                         await self._record(version_id, pending, total=item.total)
@@ -107,6 +111,13 @@ class Renderer:
             RENDERED.labels("internal").inc()
             log.exception("rendering version %s failed", version_id)
             await self._record(version_id, [], error=RenderError("crashed", "the server failed to render the file"))
+
+    def _limits(self, version: DocumentVersion):
+        """A PDF or an image is kept: its zoom images are made on request (server/api/pages.py).
+        An office file's converted PDF is not: its zoom images are made now, with the rest."""
+        if version.kind == "office":
+            return self.pool.limits
+        return dataclasses.replace(self.pool.limits, widths={name: WIDTHS[name] for name in EAGER})
 
     async def _source(self, version: DocumentVersion, scratch: Path) -> Path:
         blob = self.files.blob(version.sha256)

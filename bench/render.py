@@ -9,7 +9,8 @@ falls on all of them alike, and takes medians:
       are up, before the clock starts): time from render() to the first page, and to
       the whole document;
   (b) whole processes, hyperfine-style: `python -m agendas.rendering FILE --out DIR`
-      (all three sizes + text, as an upload), the same with `--sizes tablet` (one
+      (its default: the tablet and thumb sizes + text, what the server makes when a file
+      is added; the zoom size is made on request), the same with `--sizes tablet` (one
       ~1280 px JPEG a page, like for like with pdftoppm), and `pdftoppm -r 150 -jpeg
       FILE DIR/p` (one 1240 px JPEG a page for A4), with their CPU seconds.
 Prints one JSON object as the last line and adds a row to BENCHMARKS.md under
@@ -38,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agendas.rendering import PageRendered, RenderPool  # noqa: E402
+from agendas.rendering import EAGER, WIDTHS, Limits, PageRendered, RenderPool  # noqa: E402
 
 SECTION = "## Document rendering"
 _PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
@@ -66,8 +67,8 @@ def make_pdf(path: Path, pages: int) -> Path:
 
 
 async def pool_run(pdf: Path, out: Path) -> dict:
-    """One document through a warm pool: seconds to the first page and to the end."""
-    async with RenderPool() as pool:
+    """One document through a warm pool, at the sizes the server makes: seconds to the first page and to the end."""
+    async with RenderPool(limits=Limits(widths={name: WIDTHS[name] for name in EAGER})) as pool:
         started = time.perf_counter()
         first = None
         async for event in pool.render(pdf, out):
@@ -122,9 +123,9 @@ def cpu_model() -> str:
 
 def record(result: dict, path: Path) -> None:
     """Add this run's row to our section of BENCHMARKS.md; the rows of earlier runs stay."""
-    header = ("| date | machine | load avg | first page | 100 pages (pool) | CLI, 3 sizes + text "
-              "| CLI, tablet only | pdftoppm -r 150 -jpeg | CLI speed-up (tablet / full) "
-              "| CPU s (full / tablet / pdftoppm) |\n"
+    header = ("| date | machine | load avg | first page | 100 pages (pool) | CLI, default sizes + text "
+              "| CLI, tablet only | pdftoppm -r 150 -jpeg | CLI speed-up (tablet / default) "
+              "| CPU s (default / tablet / pdftoppm) |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
     row = (f"| {result['date']} | {result['machine']} | {result['load']} → {result['load_end']} "
            f"| {result['first_page_ms']} ms ({min(result['first_page_runs_ms'])}–{max(result['first_page_runs_ms'])}) "
@@ -136,9 +137,11 @@ def record(result: dict, path: Path) -> None:
              f"Targets (issue \"Meeting packs\"): {TARGETS}.\n"
              "Every figure is a median of runs interleaved with the peer's in the same run (the range of the "
              "runs in brackets; a speed-up is the median of each round's ratio); the pool figures are one "
-             "document through a warm pool (fork server and spare child up, as in a running server) per run. "
-             "\"full\" makes three JPEG sizes (1280, 2400, 240 px) and the text of every page, pdftoppm one 1240 px JPEG a page, so \"tablet only\" is the "
-             "like-for-like column (full encodes about 4.6× the pixels). The load average is the machine's at "
+             "document, at the sizes the server makes (three sizes up to 2026-11-23 06:06 UTC), through a warm pool (fork server and spare child up, as in a running server) per run. "
+             "\"default\" is what the CLI and the server make when a file is added: two JPEG sizes (1280, 240 px) "
+             "and the text of every page (the 2400 px zoom image is made when a reader first asks for it; rows "
+             "up to 2026-11-23 06:06 UTC made it too: three sizes, about 4.6× pdftoppm's pixels); pdftoppm makes "
+             "one 1240 px JPEG a page, so \"tablet only\" is the like-for-like column. The load average is the machine's at "
              "the start → end of the run: on a shared machine it moves every wall time, which is why the peer "
              "runs beside ours; CPU seconds (all processes of a run, fork server and render children included) "
              "move much less with it. Render children run page 1 at normal priority and the rest at nice +5 "

@@ -5,11 +5,11 @@ processes alone (see `pool` for the design, `worker` for what runs in a child).
 """
 
 from .errors import CODES, RenderError
-from .limits import WIDTHS, Limits
+from .limits import EAGER, WIDTHS, Limits
 from .pool import Done, PageRendered, RenderPool
 from .sniff import check, detect, sanitize_filename
 
 __all__ = [
-    "CODES", "WIDTHS", "Done", "Limits", "PageRendered", "RenderError", "RenderPool",
+    "CODES", "EAGER", "WIDTHS", "Done", "Limits", "PageRendered", "RenderError", "RenderPool",
     "check", "detect", "sanitize_filename",
 ]

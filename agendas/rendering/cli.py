@@ -1,8 +1,10 @@
 """`phonghop render FILE --out DIR`: run the upload pipeline on one file, for an operator.
 
 The same sniffing, sandbox and limits as an upload, so "it renders here" means "it
-will render on the server". Page images go into DIR under their hash names, with a
-manifest.json listing them in page order. A file that cannot be rendered ends with
+will render on the server". By default it makes what the server makes when a file is
+added: the `tablet` and `thumb` images and the text of each page (the server makes a
+page's `zoom` image when a reader first asks for it); `--zoom` adds the zoom size. Page
+images go into DIR under their hash names, with a manifest.json listing them in page order. A file that cannot be rendered ends with
 exit status 2 and one line on stderr: `render: <code>: <message>`.
 """
 
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 
 from .errors import RenderError
-from .limits import WIDTHS, Limits
+from .limits import EAGER, WIDTHS, Limits
 from .pool import Done, PageRendered, RenderPool
 
 EXIT_BROKEN = 2
@@ -36,8 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, metavar="FILE")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the page images")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    parser.add_argument("--sizes", default=",".join(WIDTHS),
-                        help=f"image sizes to make, from {', '.join(f'{k}={v}px' for k, v in WIDTHS.items())}")
+    parser.add_argument("--sizes", default=",".join(EAGER),
+                        help=f"image sizes to make, from {', '.join(f'{k}={v}px' for k, v in WIDTHS.items())} "
+                             f"(default: {','.join(EAGER)}, as the server renders a file when it is added)")
+    parser.add_argument("--zoom", action="store_true",
+                        help=f"also make the zoom size ({WIDTHS['zoom']} px), which the server makes on request")
     parser.add_argument("--max-pages", type=int, default=default.max_pages)
     parser.add_argument("--timeout", type=float, default=default.timeout, help="seconds")
     parser.add_argument("--memory-mb", type=int, default=default.memory_mb, help="per render process")
@@ -46,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
+    if args.zoom and "zoom" not in sizes:
+        sizes.append("zoom")
     unknown = set(sizes) - set(WIDTHS)
     if unknown or not sizes:
         print(f"render: unknown size(s) {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(WIDTHS)}",

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 # Image widths in pixels: the tablet reads at `tablet`, pinch-zoom loads `zoom`,
 # the agenda and the page strip show `thumb`.
 WIDTHS = {"tablet": 1280, "zoom": 2400, "thumb": 240}
+# The sizes made when a document is rendered. `zoom` (~60 % of the CPU of all three, and
+# most pages are never pinch-zoomed) is made on first request, one page at a time
+# (RenderPool.render_page), except for office files, whose converted PDF is not kept.
+EAGER = ("tablet", "thumb")
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ class _Child:
 class RenderPool:
     """Renders documents in child processes; at most `workers` children at a time.
 
-    Use as `async with RenderPool() as pool:` and iterate `pool.render(...)`.
+    Use as `async with RenderPool() as pool:` and iterate `pool.render(...)`; one page at
+    chosen sizes (an image made on request) is `await pool.render_page(...)`.
     `per_document` caps the children one document may use (default: all idle slots).
     """
 
@@ -262,6 +263,47 @@ class RenderPool:
                 self._reap(child)
             if not finished:
                 _discard_partial(out, children)
+
+    async def render_page(self, path: str | os.PathLike, out_dir: str | os.PathLike, index: int,
+                          widths: dict[str, int], limits: Limits | None = None, *,
+                          filename: str | None = None) -> dict[str, str]:
+        """Render page `index` (0-based) of a file at `widths` only; {size name: sha256}, file <sha256>.jpg in out_dir.
+
+        For an image made on request (the zoom size): one child, in a slot like any
+        document, with the same limits, sniffing and deadline (SIGKILL), and the same
+        typed RenderError; an index beyond the document's pages is `not_found`. A reader
+        is waiting for it, like the uploader for page 1: it renders at the server's priority.
+        """
+        limits = dataclasses.replace(limits or self.limits, widths=dict(widths), nice=0)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        job = {"path": str(path), "out": str(out), "filename": filename if filename is not None else Path(path).name,
+               "limits": dataclasses.asdict(limits)}
+        inbox: asyncio.Queue[tuple[_Child, dict | None]] = asyncio.Queue()
+        child: _Child | None = None
+        finished = False
+        try:
+            child = await self._spawn(job, inbox, helper=False)
+            assert child is not None
+            deadline = asyncio.get_running_loop().time() + limits.timeout
+            while True:
+                _, msg = await _receive(inbox, deadline, limits)
+                if msg is None:
+                    raise self._death(child)
+                if msg["t"] == "error":
+                    raise RenderError(msg["code"], msg["message"])
+                if msg["t"] == "open":
+                    if not 0 <= index < msg["pages"]:
+                        raise RenderError("not_found", f"no page {index + 1}: the document has {msg['pages']}")
+                    _tell(child, index)
+                    continue
+                finished = True
+                return {name: msg["images"][name] for name in widths}
+        finally:
+            if child is not None:
+                self._reap(child)
+                if not finished:
+                    _discard_partial(out, [child])
 
     async def _spawn(self, job: dict, inbox: asyncio.Queue, *, helper: bool) -> _Child | None:
         """Give the document to a child in a free slot; a helper only if a slot is free right now."""

@@ -342,6 +342,8 @@ def routes(Route) -> list:
               "Upload a file (the body; ?filename=) for a document of the meeting (staff)"),
         Route("GET", "/api/documents/{document_id}/pages", page_list, "A document's pages (?version_id= for staff)"),
         Route("GET", "/api/pages/{version_id}/{name}", pages.page_image, "A page image (immutable; ETag, Range)"),
+        Route("GET", "/api/pages/{version_id}/zoom/{name}", pages.zoom_image,
+              "A page's zoom image, {index}.jpg, made on first request (immutable; ETag, Range)"),
         Route("GET", "/api/meetings/{meeting_id}/manifest", manifest, "Everything a tablet downloads to read offline"),
         Route("GET", "/api/meetings/{meeting_id}/search", search, "Search the text of the meeting's documents (?q=)"),
         Route("GET", "/api/documents/{document_id}/reader-codes", reader_codes,

@@ -9,6 +9,11 @@ A request is answered from memory whenever it can be:
   memory copy instead of a thread hop to open and stat the file plus sendfile.
 Range requests (a resumed download) are cut from the same bytes.
 
+Zoom images (`/api/pages/{version_id}/zoom/{index}.jpg`) are made on first request:
+the render pool renders that one page of the stored upload at the zoom width, in a
+sandboxed child, once (concurrent requests wait for the same render); the file is kept
+under the data folder and served like any page from then on.
+
 Revocation: a session ended, or a document recalled, through this process takes effect
 at once (the caches are cleared); through another process within TTL seconds.
 """
@@ -16,6 +21,9 @@ at once (the caches are cleared); through another process within TTL seconds.
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import shutil
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -26,6 +34,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from agendas import watermark
+from agendas.rendering import WIDTHS, RenderError
 from agendas.storage import Files, is_sha
 from server.auth import access as access_rules
 from server.auth import sessions
@@ -109,6 +118,9 @@ class Decision:
     images: frozenset[str] = frozenset()  # the version's page image hashes
     mark: watermark.Mark | None = None  # confidential: the caller's watermark
     rendering: bool = False  # more pages may come: an unknown image may be one of them
+    zooms: dict[int, str] | None = None  # page index -> its zoom image's sha256, "" if made on request
+    source: str = ""  # the uploaded file's sha256
+    filename: str = ""  # its name, which the renderer checks against its content
 
 
 class Pages:
@@ -120,6 +132,7 @@ class Pages:
         self.decisions = Memo()
         self.bytes = Bytes(budget_bytes)
         self._stamping: dict[Path, asyncio.Lock] = {}
+        self._zooming: dict[Path, asyncio.Task] = {}
 
     def clear(self) -> None:
         self.decisions.clear()
@@ -142,10 +155,13 @@ class Pages:
         who, _ = await self.readers.get(token, load, fresh)
         return who
 
-    async def decide(self, who: Caller, version_id: int, sha: str) -> Decision:
+    async def decide(self, who: Caller, version_id: int, sha: str | None = None, *,
+                     index: int | None = None) -> Decision:
+        """The caller's right to the version's image `sha`, or to page `index`'s zoom image."""
         key = (who.user_id, version_id)
         decision = await self.decisions.get(key, lambda: self._decide(who, version_id))
-        if decision.rendering and sha not in decision.images:  # a page written since: look again
+        known = sha in decision.images if index is None else index in (decision.zooms or {})
+        if decision.rendering and not known:  # a page written since: look again
             self.decisions.forget(key)
             decision = await self.decisions.get(key, lambda: self._decide(who, version_id))
         return decision
@@ -172,7 +188,7 @@ class Pages:
             if not staff and version.id != document.current_version_id:
                 return Decision(404)  # readers read the current version only
             rows = (await db.execute(
-                select(DocumentPage.tablet, DocumentPage.zoom, DocumentPage.thumb)
+                select(DocumentPage.index, DocumentPage.tablet, DocumentPage.zoom, DocumentPage.thumb)
                 .where(DocumentPage.version_id == version.id)
             )).all()
             mark = None
@@ -184,19 +200,54 @@ class Pages:
                     code=rules.reader_code(self.app["files_secret"], who.user_id, document.id),
                     classification=document.classification,
                 )
-        return Decision(200, frozenset(sha for row in rows for sha in row), mark, version.status == "rendering")
+        return Decision(200, frozenset(sha for row in rows for sha in row[1:] if sha), mark,
+                        version.status == "rendering", {row.index: row.zoom for row in rows},
+                        version.sha256, version.filename)
 
-    async def stamped(self, files: Files, sha: str, mark: watermark.Mark) -> Path:
-        """The reader's own copy of a confidential page, made on first request, then kept."""
-        target = files.marked_page(sha, mark.code)
+    async def stamped(self, files: Files, source: Path, key: str, mark: watermark.Mark) -> Path:
+        """The reader's own copy of a confidential page image `source`, made on first request,
+        then kept as `key` (a page image's sha256, or `zoom-<source sha>-<index>`)."""
+        target = files.marked_page(key, mark.code)
         if target.exists():
             return target
         lock = self._stamping.setdefault(target, asyncio.Lock())
         async with lock:
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                await asyncio.to_thread(watermark.stamp, files.page(sha), target, mark)
+                await asyncio.to_thread(watermark.stamp, source, target, mark)
         self._stamping.pop(target, None)
+        return target
+
+    async def zoom(self, files: Files, decision: Decision, index: int) -> Path:
+        """Page `index`'s zoom image, rendered on first request, then kept: one render per
+        image at a time (concurrent requests wait for it, and share its failure)."""
+        target = files.zoom(decision.source, index)
+        if target.exists():
+            return target
+        task = self._zooming.get(target)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(
+                self._render_zoom(files, decision.source, decision.filename, index, target))
+            self._zooming[target] = task
+
+            def done(finished: asyncio.Task) -> None:
+                if self._zooming.get(target) is finished:
+                    del self._zooming[target]
+                if not finished.cancelled():
+                    finished.exception()  # retrieved: the requests that waited for it re-raise it
+
+            task.add_done_callback(done)
+        # A caller that goes away does not cancel the render: others may wait for it.
+        return await asyncio.shield(task)
+
+    async def _render_zoom(self, files: Files, source: str, filename: str, index: int, target: Path) -> Path:
+        scratch = files.tmp / f"zoom-{secrets.token_hex(8)}"
+        try:
+            images = await self.app["renderer"].pool.render_page(
+                files.blob(source), scratch, index, {"zoom": WIDTHS["zoom"]}, filename=filename)
+            os.replace(scratch / f"{images['zoom']}.jpg", target)  # the same file system: atomic
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
         return target
 
 
@@ -215,9 +266,57 @@ async def page_image(request: web.Request) -> web.StreamResponse:
     files: Files = request.app["files"]
     path, etag = files.page(sha), sha
     if decision.mark is not None:
-        path, etag = await pages.stamped(files, sha, decision.mark), f"{sha}-{decision.mark.code}"
-    headers = {"Cache-Control": IMMUTABLE, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
-    if any(tag.value in (etag, "*") for tag in request.if_none_match or ()):
+        path, etag = await pages.stamped(files, path, sha, decision.mark), f"{sha}-{decision.mark.code}"
+    return await _answer(request, pages, path, etag)
+
+
+async def zoom_image(request: web.Request) -> web.StreamResponse:
+    """`/api/pages/{version_id}/zoom/{index}.jpg`: page `index` at the zoom width, made on first request."""
+    pages: Pages = request.app["pages"]
+    who = await pages.reader(request)
+    raw, name = request.match_info["version_id"], request.match_info["name"]
+    number = name[:-4] if name.endswith(".jpg") else ""
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31) or not (
+            number.isascii() and number.isdigit() and int(number) < 2**31 and str(int(number)) == number):
+        raise NotFound("no such page image")
+    index = int(number)
+    decision = await pages.decide(who, int(raw), index=index)
+    if decision.status == 410:
+        raise DomainError("the document was recalled", code="recalled", status=410)
+    if decision.status != 200 or index not in (decision.zooms or {}):
+        raise NotFound("no such page image")
+    files: Files = request.app["files"]
+    key = f"zoom-{decision.source}-{index}"
+    etag = key if decision.mark is None else f"{key}-{decision.mark.code}"
+    if _not_modified(request, etag):  # the client has it: nothing to render or stamp
+        return web.Response(status=304, headers=_headers(etag))
+    stored = decision.zooms[index]
+    if stored:  # made with the rest (an office file, or a version rendered before zoom was made on request)
+        path = files.page(stored)
+    else:
+        try:
+            path = await pages.zoom(files, decision, index)
+        except RenderError as e:
+            transient = e.code in ("timeout", "out_of_memory", "crashed")
+            raise DomainError(f"the zoom image could not be made: {e.message}", code=e.code,
+                              status=503 if transient else 422) from None
+    if decision.mark is not None:
+        path = await pages.stamped(files, path, key, decision.mark)
+    return await _answer(request, pages, path, etag)
+
+
+def _headers(etag: str) -> dict[str, str]:
+    return {"Cache-Control": IMMUTABLE, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+
+
+def _not_modified(request: web.Request, etag: str) -> bool:
+    return any(tag.value in (etag, "*") for tag in request.if_none_match or ())
+
+
+async def _answer(request: web.Request, pages: Pages, path: Path, etag: str) -> web.StreamResponse:
+    """An image from the byte cache, with its ETag (304 on a match) and Range."""
+    headers = _headers(etag)
+    if _not_modified(request, etag):
         return web.Response(status=304, headers=headers)
     data = await pages.bytes.read(path)
     try:

@@ -36,6 +36,12 @@ def page_url(version_id: int, sha256: str) -> str:
     return f"/api/pages/{version_id}/{sha256}.jpg"
 
 
+def zoom_url(version_id: int, index: int) -> str:
+    """A page's zoom image, made on its first request (server/api/pages.py); a version's
+    page never changes, so this URL is as immutable as a hash URL."""
+    return f"/api/pages/{version_id}/zoom/{index}.jpg"
+
+
 def version_dict(v: DocumentVersion | None) -> dict | None:
     if v is None:
         return None
@@ -166,7 +172,7 @@ def page_dict(p: DocumentPage) -> dict:
     return {
         "index": p.index,
         "tablet": page_url(p.version_id, p.tablet),
-        "zoom": page_url(p.version_id, p.zoom),
+        "zoom": page_url(p.version_id, p.zoom) if p.zoom else zoom_url(p.version_id, p.index),
         "thumb": page_url(p.version_id, p.thumb),
     }
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from PIL import Image
+
 from agendas.rendering.cli import register, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +30,18 @@ def test_renders_a_file_and_prints_a_json_summary_last(make_pdf, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["pages"]) == 2
     assert all((out / f"{h}.jpg").is_file() for page in manifest["pages"] for h in page["images"].values())
+    # What the server makes when a file is added: no zoom size unless asked for.
+    assert all(set(page["images"]) == {"tablet", "thumb"} for page in manifest["pages"])
+    assert summary["images"] == 4
+
+
+def test_zoom_adds_the_zoom_size(make_pdf, tmp_path):
+    out = tmp_path / "out"
+    result = render(make_pdf(["Chương trình hội nghị"]), "--out", out, "--json", "--zoom")
+    assert result.returncode == 0, result.stderr
+    [page] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["pages"]
+    assert set(page["images"]) == {"tablet", "thumb", "zoom"}
+    assert Image.open(out / f"{page['images']['zoom']}.jpg").width == 2400
 
 
 def test_broken_file_exits_2_with_one_line(tmp_path):

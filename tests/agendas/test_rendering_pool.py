@@ -115,6 +115,33 @@ async def test_refusals_are_typed(pool, make_pdf, samples, tmp_path):
     assert error.code == "corrupt" and str(tmp_path) not in error.message  # no server paths in messages
 
 
+async def test_one_page_at_chosen_widths_is_rendered_on_request(pool, make_pdf, samples, tmp_path):
+    doc = make_pdf([f"Trang {i + 1}. {PARAGRAPH}" for i in range(3)])
+    out = tmp_path / "zoom"
+    async with asyncio.timeout(HANG):
+        images = await pool.render_page(doc, out, 2, {"zoom": 2400})
+    assert list(images) == ["zoom"]
+    assert [p.name for p in out.iterdir()] == [f"{images['zoom']}.jpg"]
+    assert Image.open(out / f"{images['zoom']}.jpg").width == 2400
+    # The same page as a whole-document render makes at that width, byte for byte.
+    pages, _ = await render_all(pool, doc, tmp_path / "all", Limits(widths={"zoom": 2400}))
+    assert pages[2].images == images
+    photo = samples.image("anh.jpg", (3000, 2000), color=(200, 30, 30))
+    async with asyncio.timeout(HANG):
+        images = await pool.render_page(photo, out, 0, {"zoom": 2400, "thumb": 240})
+    assert [Image.open(out / f"{images[k]}.jpg").width for k in ("zoom", "thumb")] == [2400, 240]
+
+    broken = tmp_path / "hong.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + os.urandom(2000))
+    for path, index, code in [(broken, 0, "corrupt"), (doc, 3, "not_found"), (tmp_path / "khong-co.pdf", 0, "not_found")]:
+        with pytest.raises(RenderError) as err:
+            async with asyncio.timeout(HANG):
+                await pool.render_page(path, tmp_path / "bad", index, {"zoom": 2400})
+        assert err.value.code == code and str(tmp_path) not in err.value.message
+    assert not renderers()  # each child is gone with its page
+    assert not list((tmp_path / "bad").iterdir())
+
+
 async def test_twenty_thousand_pages_are_refused_quickly(pool, samples, tmp_path):
     big = samples.many_pages(20_000)
     assert (await render_error(pool, big, tmp_path / "out")).code == "too_many_pages"

@@ -322,7 +322,7 @@ def test_the_presented_page_reaches_the_projector_and_the_tablets_that_follow(li
     staff = rest.login("thuky", live_server.password)
     meeting_id = upcoming_meeting(rest, staff)["id"]
     t1, _, _ = tablet(new_page, live_server, "daibieu01")
-    # The demo's four-page draft report, rendered when the server started.
+    # The demo's five-page draft report, rendered when the server started.
     report = t1.get_by_test_id("doc-row").filter(has_text="Dự thảo Báo cáo chính trị")
     expect(report.get_by_test_id("doc-open")).to_be_enabled()
     doc_id = report.get_attribute("data-document-id")
@@ -340,32 +340,32 @@ def test_the_presented_page_reaches_the_projector_and_the_tablets_that_follow(li
     expect(console.get_by_test_id("conn-status")).to_have_attribute("data-state", "online")
     console.get_by_test_id("tab-documents").click()
     row = console.locator(f'[data-testid="cdoc-row"][data-document-id="{doc_id}"]')
-    row.get_by_test_id("cdoc-present-page").fill("3")
+    row.get_by_test_id("cdoc-present-page").fill("4")
     row.get_by_test_id("cdoc-present").click()
     bar = console.get_by_test_id("present-bar")
-    expect(bar).to_have_attribute("data-page", "2")
-    expect(bar).to_contain_text("Dự thảo Báo cáo chính trị, trang 3")
+    expect(bar).to_have_attribute("data-page", "3")
+    expect(bar).to_contain_text("Dự thảo Báo cáo chính trị, trang 4")
 
     shown = projector.get_by_test_id("projector-document")
     expect(shown).to_have_attribute("data-document-id", doc_id)
-    expect(shown).to_have_attribute("data-page", "2")
-    expect(shown.get_by_test_id("projector-page-no")).to_have_text("Trang 3")
+    expect(shown).to_have_attribute("data-page", "3")
+    expect(shown.get_by_test_id("projector-page-no")).to_have_text("Trang 4")
     expect_image_shown(projector, "projector-page-image", width=2400)  # the large rendering
     shot(projector, "projector-document")
 
     viewer = t1.get_by_test_id("document-viewer")
     expect(viewer).to_have_attribute("data-document-id", doc_id)
-    expect(viewer).to_have_attribute("data-page", "2")
+    expect(viewer).to_have_attribute("data-page", "3")
     expect_image_shown(t1)
 
     bar.get_by_test_id("present-next").click()
-    expect(shown).to_have_attribute("data-page", "3")
-    expect(viewer).to_have_attribute("data-page", "3")
+    expect(shown).to_have_attribute("data-page", "4")
+    expect(viewer).to_have_attribute("data-page", "4")
     expect(viewer.get_by_test_id("viewer-next")).to_be_disabled()  # the last page
     bar.get_by_test_id("present-stop").click()
     expect(projector.get_by_test_id("projector-document")).to_have_count(0)
     expect(console.get_by_test_id("present-bar")).to_have_count(0)
-    expect(viewer).to_have_attribute("data-page", "3")  # the reader stays where the presenter left
+    expect(viewer).to_have_attribute("data-page", "4")  # the reader stays where the presenter left
 
 
 def drag(page: Page, box: dict, points: list[tuple[float, float]]) -> None:
