@@ -29,6 +29,7 @@ from aiohttp import web
 from server.app import create_app
 from server.config import Settings
 from server.store.migrate import upgrade
+from tests.samples import make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -285,21 +286,6 @@ async def build_world(live: LiveApp) -> World:
 @pytest.fixture
 async def world(live) -> World:
     return await build_world(live)
-
-
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core: Vietnamese glyphs
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    """A PDF with one line of (Vietnamese) text per page."""
-    import pymupdf
-
-    doc = pymupdf.open()
-    for text in pages:
-        page = doc.new_page()
-        page.insert_font(fontname="dv", fontfile=FONT)
-        page.insert_text((72, 100), text, fontname="dv", fontsize=16)
-    return doc.tobytes()
 
 
 async def upload(world: World, content: bytes, filename: str, who: str = "vanphong") -> tuple[int, dict]:

@@ -34,3 +34,18 @@ def png_bomb(side: int = 20_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core: Vietnamese glyphs
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A PDF with one line of (Vietnamese) text per page."""
+    import pymupdf  # imported when needed: most tests make no PDF
+
+    doc = pymupdf.open()
+    for text in pages:
+        page = doc.new_page()
+        page.insert_font(fontname="dv", fontfile=FONT)
+        page.insert_text((72, 100), text, fontname="dv", fontsize=16)
+    return doc.tobytes()

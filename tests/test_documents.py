@@ -10,7 +10,8 @@ import unicodedata
 import aiohttp
 from PIL import Image, ImageChops
 
-from tests.conftest import World, add_document, make_pdf, new_key, upload, wait_for
+from tests.conftest import World, add_document, new_key, upload, wait_for
+from tests.samples import make_pdf
 
 
 async def _ok(world: World, who: str, name: str, **data) -> dict:

@@ -19,28 +19,18 @@ import re
 import urllib.request
 from urllib.parse import quote
 
-import pymupdf
 from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.steps import login, open_upcoming, shot
+from tests.samples import make_pdf
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 PAGES = [
     "Hội nghị Ban Chấp hành Đảng bộ tỉnh — phần mở đầu",
     "Báo cáo chính trị trình Đại hội, phần thứ nhất",
     "Phụ lục: số liệu kinh tế - xã hội",
 ]
 NOTE = "Đề nghị đối chiếu số liệu tăng trưởng với Cục Thống kê"
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    doc = pymupdf.open()
-    for text in pages:
-        page = doc.new_page()
-        page.insert_font(fontname="dv", fontfile=FONT)
-        page.insert_text((72, 100), text, fontname="dv", fontsize=16)
-    return doc.tobytes()
 
 
 def make_png() -> bytes:
