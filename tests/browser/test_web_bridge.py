@@ -53,11 +53,12 @@ def point_operator(rest, server, staff: str, meeting_id: int) -> str:
 
 
 def record_commands(page: Page) -> list[dict]:
-    """Every `command` the page sends over socket.io, as {name, key, data}."""
+    """Every `command` the page sends over socket.io, as {name, key, data}: over the
+    websocket, and over HTTP long-polling, which a reconnecting client uses until its
+    upgrade to a websocket completes (on a loaded machine, long enough to send on it)."""
     sent: list[dict] = []
 
-    def on_frame(payload) -> None:
-        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+    def on_packet(text: str) -> None:
         # socket.io over engine.io: `42<ack id>["command", {...}]`.
         if not text.startswith("42") or '"command"' not in text:
             return
@@ -65,7 +66,16 @@ def record_commands(page: Page) -> list[dict]:
         if body[0] == "command":
             sent.append(body[1])
 
+    def on_frame(payload) -> None:
+        on_packet(payload if isinstance(payload, str) else payload.decode("utf-8", "replace"))
+
+    def on_request(request) -> None:
+        if request.method == "POST" and "/socket.io/" in request.url and "transport=polling" in request.url:
+            for packet in (request.post_data or "").split("\x1e"):  # engine.io v4's packet separator
+                on_packet(packet)
+
     page.on("websocket", lambda ws: ws.on("framesent", on_frame))
+    page.on("request", on_request)
     return sent
 
 
