@@ -25,19 +25,22 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PHONGHOP_DATA_DIR=/var/lib/phonghop
 
+# /srv/phonghop/web: where the web-assets service publishes the web clients for nginx
+# (an empty volume mounted there takes this owner).
 RUN groupadd --system --gid 10001 phonghop \
  && useradd --system --uid 10001 --gid phonghop --home-dir /var/lib/phonghop \
             --no-create-home --shell /usr/sbin/nologin phonghop \
- && mkdir -p /var/lib/phonghop \
- && chown phonghop:phonghop /var/lib/phonghop
+ && mkdir -p /var/lib/phonghop /srv/phonghop/web \
+ && chown phonghop:phonghop /var/lib/phonghop /srv/phonghop/web
 
 # LibreOffice converts Word, ODT and PowerPoint uploads to PDF, and the minutes and
 # conclusion notices too; DejaVu Sans draws the Vietnamese of the watermarks on
 # confidential pages; Liberation Serif 2 (Times New Roman's metrics, with Vietnamese)
-# prints the minutes. The slim image has no fonts at all.
+# prints the minutes. The slim image has no fonts at all. pg_dump and pg_restore (15, as
+# the postgres service) make and restore `phonghop backup` archives.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-liberation2 libreoffice-writer-nogui \
-        libreoffice-impress-nogui \
+        libreoffice-impress-nogui postgresql-client-15 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -29,6 +29,7 @@ from agendas.rendering import EAGER, WIDTHS, Done, RenderError, RenderPool
 from agendas.storage import Files
 from server.store import document_views as views
 from server.store import eventlog
+from server.store.db import unreachable
 from server.store.tables import Document, DocumentPage, DocumentVersion, Meeting
 
 log = logging.getLogger("phonghop.documents")
@@ -74,6 +75,24 @@ class Renderer:
             await asyncio.shield(task)
 
     async def _run(self, version_id: int) -> None:
+        delay = 1.0
+        while True:
+            try:
+                return await self._render(version_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                # The database went away mid-render (PostgreSQL restarting, issue 8): render
+                # again once it answers, rather than leave the version `rendering` until the next
+                # start or mark a good file failed. Page rows are merged, so a repeat is harmless.
+                log.warning("rendering version %s: the database is unreachable (%s); trying again in %.0f s",
+                            version_id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _render(self, version_id: int) -> None:
         started = time.monotonic()
         async with self.app["db"].read() as db:
             version = await db.get(DocumentVersion, version_id)
@@ -107,7 +126,9 @@ class Renderer:
             await self._record(version_id, [], error=e)
         except asyncio.CancelledError:
             raise  # the server is stopping: the version stays `rendering` and resumes at start
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):
+                raise  # not the file's fault: _run renders it again once the database answers
             RENDERED.labels("internal").inc()
             log.exception("rendering version %s failed", version_id)
             await self._record(version_id, [], error=RenderError("crashed", "the server failed to render the file"))

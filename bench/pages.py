@@ -1,6 +1,6 @@
 """Page serving benchmark: our page-image route beside nginx serving the same files, in the same run.
 
-    python bench/pages.py [--pages 20] [--connections 50] [--duration 10] [--json] [--no-write]
+    phonghop bench pages [--pages 20] [--connections 50] [--duration 10] [--json] [--no-write]
                           [--profile OUT.txt]
 
 A real `phonghop serve` process on a fresh data folder (SQLite): a staff account signs
@@ -430,7 +430,7 @@ def record(out: dict, command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/pages.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="phonghop bench pages", description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -439,11 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of our server during 'one'")
     args = parser.parse_args(argv)
     out = asyncio.run(run(args))
-    if not args.no_write:
-        record(out, "python bench/pages.py")
-    if not args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-    print(json.dumps(out, ensure_ascii=False))
+    report.finish("pages", out, args, argv, record)
     return 0
 
 

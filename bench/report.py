@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -33,3 +35,14 @@ def add_row(section: str, intro: str, row: str, path: Path = BENCHMARKS) -> None
     part = text[start:end].rstrip("\n") + "\n" + row
     text = text[:start] + part + ("\n" + text[end:] if following != -1 else "")
     path.write_text(text, encoding="utf-8")
+
+
+def finish(name: str, out: dict, args, argv: list[str] | None, record) -> None:
+    """The end every benchmark shares: its row through `record(out, command)` (unless
+    --no-write), the figures indented for people (unless --json), then one JSON line last."""
+    if not args.no_write:
+        given = list(sys.argv[1:] if argv is None else argv)
+        record(out, " ".join([f"phonghop bench {name}", *given]))
+    if not args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    print(json.dumps(out, ensure_ascii=False))

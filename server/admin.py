@@ -15,6 +15,7 @@ from server.config import Settings
 from server.domain.errors import DomainError, Invalid
 from server.domain.permissions import GLOBAL_ROLES
 from server.domain.text import nfc
+from server.store import audit
 from server.store.db import Database
 from server.store.migrate import upgrade
 from server.store.tables import Meeting, User
@@ -77,7 +78,11 @@ async def import_file(settings: Settings, path: Path) -> dict:
     pack = packs.load(text)
     await asyncio.to_thread(upgrade, settings)
     async with opened(settings) as db, db.write() as session:
-        return await packs.import_pack(session, pack)
+        summary = await packs.import_pack(session, pack)
+        await audit.append(session, _by_cli("meeting.import", f"meeting:{summary['meeting_id']}", {
+            "file": path.name, **{k: summary[k] for k in ("units", "accounts", "participants") if k in summary}},
+            meeting_id=summary["meeting_id"]))
+        return summary
 
 
 async def export_meeting(settings: Settings, meeting_id: int) -> str:
@@ -100,7 +105,21 @@ async def create_user(settings: Settings, username: str, full_name: str, passwor
                     roles=sorted(set(roles)))
         session.add(user)
         await session.flush()
+        await audit.append(session, _by_cli("user.create", f"user:{user.id}", {"username": user.username,
+                                                                             "roles": user.roles}))
         return user_dict(user)
+
+
+def _by_cli(action: str, target: str, details: dict, meeting_id: int | None = None) -> audit.Entry:
+    """An act done with the `phonghop` command on the server's machine: its actor is the
+    operating-system account that ran it."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except Exception:  # no name for this uid (a container)
+        who = "?"
+    return audit.Entry(action, target, details, meeting_id=meeting_id, actor=f"cli:{who}"[:100], address="local")
 
 
 # What `phonghop export` writes: the document, and the formats it comes in.

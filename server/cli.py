@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from agendas.rendering.cli import register as register_render
+from media.cli import register as register_media
 from server import config
 
 
@@ -39,9 +40,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         settings = demo.ensure(settings)
     app = create_app(settings)
-    print(f"Phonghop on http://{settings.host}:{settings.port}/  (console: /console)", flush=True)
+    loop = _event_loop(settings.event_loop)
+    print(f"Phonghop on http://{settings.host}:{settings.port}/  (console: /console, event loop: {loop})", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
+
+
+def _event_loop(wanted: str) -> str:
+    """Install uvloop's event loop policy when asked (or "auto" and installed); the loop's name."""
+    if wanted not in ("auto", "uvloop", "asyncio"):
+        from server.domain.errors import Invalid
+
+        raise Invalid(f"PHONGHOP_EVENT_LOOP is auto, uvloop or asyncio, not {wanted!r}")
+    if wanted == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:
+        if wanted == "uvloop":
+            raise
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -123,12 +143,73 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`phonghop audit verify`: walk the audit log's hash chain; exit 1 at the first broken record."""
+    from server import admin
+    from server.store import audit
+
+    settings = _settings(args)
+    if args.database_url:
+        settings = settings.with_overrides(database_url=args.database_url)
+
+    async def run() -> audit.Verdict:
+        async with admin.opened(settings) as db, db.read() as session:
+            return await audit.verify(session)
+
+    verdict = asyncio.run(run())
+    if args.json:
+        print(json.dumps(verdict.as_dict(), ensure_ascii=False))
+    elif verdict.ok:
+        print(f"audit log intact: {verdict.count} records, head {verdict.head}")
+    else:
+        print(f"audit log BROKEN at record {verdict.broken_id}: {verdict.problem}\n"
+              f"  {verdict.count} records before it hold; the last good hash is {verdict.head}")
+    return 0 if verdict.ok else 1
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from clients.sim import cli as sim
+
+    return sim.run(args)
+
+
+def _database_settings(args: argparse.Namespace) -> config.Settings:
+    settings = _settings(args)
+    if getattr(args, "database_url", None):
+        settings = settings.with_overrides(database_url=args.database_url)
+    return settings
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from server import backup
+
+    # With --out -, the archive is standard output: the report goes to standard error.
+    manifest = backup.backup(_database_settings(args), args.out, log=lambda line: print(line, file=sys.stderr))
+    if args.json:
+        files = [m for m, e in manifest["members"].items() if m.startswith("files/") and not e.get("damaged")]
+        print(json.dumps({"out": args.out, "database": manifest["database"], "files": len(files),
+                          "left_out": manifest["left_out"]}, ensure_ascii=False),
+              file=sys.stderr if args.out == "-" else sys.stdout)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from server import backup
+
+    summary = backup.restore(_database_settings(args), args.file, force=args.force,
+                             log=(lambda line: None) if args.json else print)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     # bench/ lives beside server/ in the source tree; it is not part of the installed server.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bench import votes
+    import importlib
 
-    return votes.main(args.rest)
+    bench = importlib.import_module(f"bench.{args.which}")
+    return bench.main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,12 +263,43 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_arg(p)
     p.set_defaults(func=cmd_create_user)
 
+    p = sub.add_parser("audit", help="check the audit log (SECURITY.md)")
+    p.add_argument("action", choices=["verify"], help="verify: walk the hash chain, name the first broken record")
+    _data_dir_arg(p)
+    p.add_argument("--database-url", help="the database (default: $PHONGHOP_DATABASE_URL or SQLite under the data folder)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("sim", help="drive a server with simulated tablets and bridge points (a smoke test)",
+                       description="Drive a real server with simulated tablets and bridge points through a whole "
+                                   "session; exits 1 on any failure (clients/sim/cli.py).")
+    from clients.sim.cli import add_arguments as sim_arguments
+
+    sim_arguments(p)
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("backup", help="write the database and the document store to one archive (while serving)")
+    p.add_argument("--out", required=True, help="archive to write (a .tar), or - for standard output")
+    _data_dir_arg(p)
+    p.add_argument("--database-url", help="the database (default: $PHONGHOP_DATABASE_URL or SQLite under the data folder)")
+    p.add_argument("--json", action="store_true", help="a summary as JSON")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup archive into an empty data folder and database")
+    p.add_argument("file", help="the archive `phonghop backup` wrote")
+    _data_dir_arg(p)
+    p.add_argument("--database-url", help="the database (default: $PHONGHOP_DATABASE_URL or SQLite under the data folder)")
+    p.add_argument("--force", action="store_true", help="replace the data folder's files and the database's tables")
+    p.add_argument("--json", action="store_true", help="a summary as JSON")
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("bench", help="run a benchmark (from the source tree)")
-    p.add_argument("which", choices=["votes"])
+    p.add_argument("which", choices=["fanout", "reconnect", "pages", "mixed", "votes"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own flags, e.g. --json")
     p.set_defaults(func=cmd_bench)
 
     register_render(sub)
+    register_media(sub)
     return parser
 
 

@@ -55,7 +55,8 @@ def ensure(settings: Settings) -> Settings:
     password = settings.demo_password or secrets.token_urlsafe(9)
     asyncio.run(_seed(settings, password))
     print("Demo accounts: admin, thuky (secretary), chutri (chair), daibieu01 … daibieu40, "
-          "diemcau01 … diemcau12 (bridge-point operators)", flush=True)
+          "diemcau01 … diemcau12 (bridge-point operators), diemcautinh (the province hall's point, "
+          "host of the online conference)", flush=True)
     if settings.demo_password:
         print("Password: the value of PHONGHOP_DEMO_PASSWORD", flush=True)
     else:
@@ -90,8 +91,11 @@ async def _seed(settings: Settings, password: str) -> None:
                 past = await packs.import_pack(session, _variant(packs.load(sample), PAST, past_day))
                 upcoming = await packs.import_pack(session, _variant(packs.load(sample), UPCOMING, next_day))
             await _run_past_meeting(db, settings, past["meeting_id"])
+            await _directives(db, settings, past["meeting_id"])
             await _publish(db, settings, upcoming["meeting_id"])
             await _documents(db, settings, upcoming["meeting_id"])
+        await _programmes(db, settings)
+        await _conference(db, settings)
         digest = await asyncio.to_thread(hash_password, password)
         async with db.write() as session:
             await session.execute(update(User).values(password_hash=digest))
@@ -311,3 +315,266 @@ async def _backdate(db: Database, meeting_id: int, marks: list[tuple[int, dateti
             row.opened_at, row.closed_at, row.published_at = opened, closed, published
         for item_id, at in concluded.items():
             (await session.get(Conclusion, item_id)).at = at
+
+
+# --- The past meeting's directives (docs/directives.md) ----------------------------------------
+
+# Drawn from the chair's conclusions: (the item, by the start of its title; title; lead unit code or
+# None; coordinating unit codes; responsible accounts; deadline in days from today; what happened:
+# None, a progress report (percent, text, by whom), "accepted").
+DIRECTIVES = [
+    ("Báo cáo tình hình thực hiện", "Hoàn thiện báo cáo và kế hoạch phát triển kinh tế - xã hội năm 2027", None, [],
+     ["daibieu01", "daibieu02"], -10, None),
+    ("Thảo luận tại hội trường", "Nâng cấp tuyến đường liên xã phục vụ khu công nghiệp", "BN-X-TIENDU",
+     ["BN-X-QUEVO"], ["daibieu33"], 5,
+     (40, "Đã khảo sát hiện trạng tuyến đường, lập báo cáo kinh tế - kỹ thuật; đang trình thẩm định.", "daibieu33")),
+    ("Thảo luận tại hội trường", "Hướng dẫn bố trí, điều động cán bộ cấp xã sau sắp xếp", None, ["BN-X-TIENDU"],
+     ["daibieu03"], 30, None),
+    ("Thảo luận tại hội trường", "Cân đối nguồn vốn kiên cố hóa trường lớp học trong dự toán năm 2027", None, [],
+     ["daibieu18"], 12,
+     (100, "Đã trình Ủy ban nhân dân tỉnh phương án bố trí vốn trong dự toán năm 2027.", "daibieu18")),
+    ("Tờ trình về chương trình làm việc", "Hoàn chỉnh chương trình làm việc toàn khóa, trình ban hành", None, [],
+     ["thuky"], -5, "accepted"),
+]
+
+
+async def _directives(db: Database, settings: Settings, meeting_id: int) -> None:
+    """The chair's conclusions turned into directives: one overdue, one with a progress report,
+    one reported done and waiting for the secretariat, one accepted; created the day after the
+    meeting, as the secretariat would have."""
+    from server.store.tables import Directive, DirectiveHistory, DirectiveReport, Unit
+
+    app = offline_app(db, settings)
+    users = await _users(db)
+    secretary = caller_for(users["thuky"])
+    async with db.read() as session:
+        agenda = agenda_list(await agenda_items(session, meeting_id))
+        units = dict((await session.execute(select(Unit.code, Unit.id))).all())
+        meeting = await session.get(Meeting, meeting_id)
+    today = datetime.now(LOCAL).date()
+    for prefix, title, lead, coordinating, people, days, then in DIRECTIVES:
+        item = next(i["id"] for i in agenda if i["title"].startswith(prefix))
+        made = await execute(app, secretary, "directive.create", None, {
+            "meeting_id": meeting_id, "agenda_item_id": item, "title": title,
+            "lead_unit_id": units[lead] if lead else None, "coordinating_unit_ids": [units[c] for c in coordinating],
+            "responsible_user_ids": [users[u].id for u in people], "deadline": (today + timedelta(days=days)).isoformat(),
+        })
+        directive_id = made["result"]["directive"]["id"]
+        if isinstance(then, tuple):
+            percent, text, who = then
+            await execute(app, caller_for(users[who]), "directive.report", None,
+                          {"meeting_id": meeting_id, "directive_id": directive_id, "percent": percent, "text": text})
+        elif then == "accepted":
+            await execute(app, secretary, "directive.accept", None,
+                          {"meeting_id": meeting_id, "directive_id": directive_id, "note": "Đã ban hành"})
+    # The record's times: assigned the day after the meeting, reported three days ago, the accepted
+    # one finished a few days before its deadline.
+    assigned = meeting.ends_at + timedelta(days=1)
+    reported = datetime.now(LOCAL) - timedelta(days=3)
+    async with db.write() as session:
+        for row in (await session.scalars(select(Directive).where(Directive.meeting_id == meeting_id))).all():
+            done_at = assigned + timedelta(days=max(1, (row.deadline - assigned.astimezone(LOCAL).date()).days - 3))
+            when = {"created": assigned, "reported": reported, "accepted": done_at}
+            row.created_at = row.updated_at = assigned
+            for step in (await session.scalars(select(DirectiveHistory).where(
+                    DirectiveHistory.directive_id == row.id))).all():
+                step.at = when.get(step.action, step.at)
+            for report in (await session.scalars(select(DirectiveReport).where(
+                    DirectiveReport.directive_id == row.id))).all():
+                report.at = row.reported_at = row.updated_at = reported
+            if row.completed_at is not None:
+                row.completed_at = row.updated_at = done_at
+
+
+# --- Work programmes and the weekly schedule (docs/programmes.md) ------------------------------
+
+# The province's annual programme: (due month or quarter, kind, content, preparing unit, state,
+# reason). Entries of months gone by are done or postponed; the entry of the upcoming meeting's
+# month (None here: its month follows the meeting) is scheduled and linked to that meeting.
+PROGRAMME = [
+    ({"due_month": 1}, "executive_committee", "Hội nghị Ban Chấp hành Đảng bộ tỉnh tổng kết công tác năm",
+     "Văn phòng Tỉnh ủy"),
+    ({"due_month": 2}, "standing_committee", "Ban Thường vụ cho ý kiến về Đề án sắp xếp đơn vị sự nghiệp công lập",
+     "Ban Tổ chức Tỉnh ủy"),
+    ({"due_quarter": 1}, "inspection", "Kiểm tra việc thực hiện Quy chế dân chủ ở cơ sở tại các xã, phường",
+     "Ủy ban Kiểm tra Tỉnh ủy"),
+    ({"due_month": 4}, "conference", "Hội nghị sơ kết 5 năm thực hiện Nghị quyết về chuyển đổi số",
+     "Ban Tuyên giáo và Dân vận Tỉnh ủy"),
+    ({"due_quarter": 2}, "document", "Xây dựng Chỉ thị về lãnh đạo đại hội đảng bộ cơ sở",
+     "Ban Tổ chức Tỉnh ủy"),
+    ({"due_month": 7}, "executive_committee", "Hội nghị Ban Chấp hành Đảng bộ tỉnh sơ kết 6 tháng đầu năm",
+     "Văn phòng Tỉnh ủy"),
+    ({"due_month": 9}, "standing_committee", "Ban Thường vụ nghe báo cáo tiến độ các công trình trọng điểm",
+     "Đảng ủy Ủy ban nhân dân tỉnh"),
+    ({"due_quarter": 4}, "conference", "Hội nghị tổng kết công tác kiểm tra, giám sát",
+     "Ủy ban Kiểm tra Tỉnh ủy"),
+]
+POSTPONED = ("Hội nghị sơ kết 5 năm", "Chờ hướng dẫn của Ban Tuyên giáo và Dân vận Trung ương")
+# A week's schedule: (weekday 0-6, start, end or None, content, place, presiding account,
+# attendee accounts, attendees as printed, preparing unit).
+WEEK = [
+    (0, (8, 0), (9, 30), "Giao ban Thường trực Tỉnh ủy", "Phòng họp Thường trực Tỉnh ủy", "chutri",
+     ["daibieu01", "daibieu02"], "Lãnh đạo Văn phòng Tỉnh ủy", "Văn phòng Tỉnh ủy"),
+    (1, (8, 0), (11, 30), "Họp Ban Thường vụ Tỉnh ủy: cho ý kiến về dự thảo Báo cáo chính trị; công tác cán bộ",
+     "Phòng họp số 1, trụ sở Tỉnh ủy", "chutri", ["daibieu01", "daibieu02", "daibieu03", "daibieu04", "daibieu05"],
+     "Các đồng chí Ủy viên Ban Thường vụ Tỉnh ủy", "Ban Tổ chức Tỉnh ủy"),
+    (2, (14, 0), (16, 30), "Làm việc với Đảng ủy xã Tiên Du về công tác xây dựng Đảng sau sắp xếp",
+     "Trụ sở Đảng ủy xã Tiên Du", "daibieu01", ["daibieu03"], "Lãnh đạo các ban xây dựng Đảng Tỉnh ủy",
+     "Ban Tổ chức Tỉnh ủy"),
+    (3, (8, 0), None, "Tiếp công dân định kỳ", "Trụ sở Tiếp công dân tỉnh", "chutri", ["daibieu06"],
+     "Ban Nội chính Tỉnh ủy", "Ban Tiếp công dân tỉnh"),
+    (4, (8, 0), (11, 0), "Dự Hội nghị trực tuyến toàn quốc quán triệt Nghị quyết của Bộ Chính trị",
+     "Hội trường Tỉnh ủy (điểm cầu tỉnh)", "chutri", ["daibieu01", "daibieu02", "daibieu04"],
+     "Ủy viên Ban Chấp hành Đảng bộ tỉnh", "Văn phòng Tỉnh ủy"),
+]
+CANCELLED = "Ban Nội chính Tỉnh ủy báo cáo: lùi sang tuần sau do trùng lịch làm việc với đoàn công tác Trung ương"
+
+
+async def _programmes(db: Database, settings: Settings) -> None:
+    """An annual programme of the province's standing committee, and a published schedule for this
+    week and the next; the upcoming meeting is on next week's schedule and in the programme. Seeded
+    once, also into a demo made before programmes existed."""
+    from server.domain.programmes import IsoWeek
+    from server.store.tables import Programme, ProgrammeEntry, ScheduleEntry, Unit, utcnow
+
+    async with db.read() as session:
+        if await session.scalar(select(Programme.id).limit(1)) is not None:
+            return
+        province = await session.scalar(select(Unit).where(Unit.code == "BN"))
+        upcoming = await session.scalar(select(Meeting).where(Meeting.code == UPCOMING))
+    if province is None or upcoming is None:
+        return
+    app = offline_app(db, settings)
+    users = await _users(db)
+    office = caller_for(users["thuky"])
+
+    async def run(name: str, **data) -> dict:
+        return (await execute(app, office, name, None, data))["result"]
+
+    today = datetime.now(LOCAL)
+    meeting_day = upcoming.starts_at.astimezone(LOCAL)
+    programme = (await run("programme.create", unit_id=province.id, kind="annual", year=meeting_day.year,
+                           title=f"Chương trình công tác năm {meeting_day.year} của Ban Thường vụ Tỉnh ủy"))["programme"]
+    for due, kind, content, preparing in PROGRAMME:
+        entry = (await run("programme.entry_add", programme_id=programme["id"], kind=kind, content=content,
+                           preparing_unit=preparing, **due))["entry"]
+        month = due.get("due_month") or 3 * due["due_quarter"]  # a quarter is over when its last month is
+        if content.startswith(POSTPONED[0]) and (meeting_day.year, month) < (today.year, today.month):
+            await run("programme.entry_set_state", entry_id=entry["id"], state="postponed", reason=POSTPONED[1])
+        elif (meeting_day.year, month) < (today.year, today.month):
+            await run("programme.entry_set_state", entry_id=entry["id"], state="done")
+    linked = (await run("programme.entry_add", programme_id=programme["id"], kind="executive_committee",
+                        content=upcoming.title, preparing_unit="Văn phòng Tỉnh ủy",
+                        due_month=meeting_day.month))["entry"]
+    await run("programme.publish", programme_id=programme["id"])
+
+    this_week = IsoWeek.of(today)
+    schedule_entry_id = None
+    for week in (this_week, this_week.shift(1)):
+        for weekday, start, end, content, place, chair, attendees, note, preparing in WEEK:
+            day = week.days[weekday]
+            if day == meeting_day.date():
+                continue  # the committee sits in its conference all that day
+            await run("schedule.entry_add", unit_id=province.id, content=content, place=place,
+                      starts_at=datetime.combine(day, time(*start), tzinfo=LOCAL).isoformat(),
+                      ends_at=datetime.combine(day, time(*end), tzinfo=LOCAL).isoformat() if end else None,
+                      presiding_user_id=users[chair].id, attendee_ids=[users[u].id for u in attendees],
+                      attendees_note=note, preparing_unit=preparing)
+        if week == IsoWeek.of(meeting_day):
+            # The upcoming meeting on the schedule, from its programme entry.
+            made = await run("schedule.entry_add", unit_id=province.id, content=upcoming.title, place=upcoming.place,
+                             starts_at=upcoming.starts_at.isoformat(),
+                             ends_at=upcoming.ends_at.isoformat() if upcoming.ends_at else None,
+                             presiding_user_id=users["chutri"].id, attendees_note="Ủy viên Ban Chấp hành Đảng bộ tỉnh",
+                             preparing_unit="Văn phòng Tỉnh ủy",
+                             programme_entry_id=linked["id"])
+            schedule_entry_id = made["entry"]["id"]
+        await run("schedule.publish", unit_id=province.id, year=week.year, week=week.week)
+    # This week's schedule was reissued once: the reception of citizens moved to the next week.
+    async with db.read() as session:
+        reception = await session.scalar(select(ScheduleEntry.id).where(
+            ScheduleEntry.content == "Tiếp công dân định kỳ", ScheduleEntry.starts_at >= this_week.starts_at,
+            ScheduleEntry.starts_at < this_week.ends_at))
+    await run("schedule.entry_cancel", entry_id=reception, reason=CANCELLED)
+    await run("schedule.publish", unit_id=province.id, year=this_week.year, week=this_week.week)
+    # The meeting itself came from a pack, before any schedule: the links a "Tạo cuộc họp" would
+    # have made are laid here.
+    async with db.write() as session:
+        entry = await session.get(ProgrammeEntry, linked["id"])
+        entry.meeting_id, entry.updated_at = upcoming.id, utcnow()
+        if schedule_entry_id is not None:
+            (await session.get(ScheduleEntry, schedule_entry_id)).meeting_id = upcoming.id
+
+
+
+# --- The online conference (docs/conference.md) --------------------------------------------------
+
+CONFERENCE = "DEMO-TRUC-TUYEN"
+CONFERENCE_TITLE = "Hội nghị trực tuyến quán triệt, triển khai Nghị quyết Hội nghị Ban Chấp hành Đảng bộ tỉnh"
+# The province hall's point (the host: its feed is the main feed) has its own operator account.
+HOST_OPERATOR = ("diemcautinh", "Lưu Văn Khải", "Cán bộ kỹ thuật điểm cầu Tỉnh ủy")
+# The communes and wards invited, and their operators' accounts (the sample pack's).
+CONFERENCE_POINTS = [
+    ("BN-X-TIENDU", "diemcau11"),
+    ("BN-X-QUEVO", "diemcau09"),
+    ("BN-P-KINHBAC", "diemcau02"),
+    ("BN-P-BACGIANG", "diemcau01"),
+]
+CONFERENCE_AGENDA = [
+    ("Khai mạc, giới thiệu đại biểu tại các điểm cầu", 10),
+    ("Quán triệt Nghị quyết Hội nghị Ban Chấp hành Đảng bộ tỉnh", 60),
+    ("Ý kiến của các điểm cầu xã, phường", 40),
+    ("Phát biểu kết luận", 15),
+]
+
+
+async def _conference(db: Database, settings: Settings) -> None:
+    """A second upcoming meeting, published, with its online conference scheduled: the province
+    hall hosts it and a few communes and wards are invited, each with its operator, so that
+    `serve --demo` shows the conference console, the bridge page and the operations screen with
+    something in them. Seeded once, also into a demo made before conferences were seeded; it
+    starts before the upcoming committee meeting, which stays the first published meeting."""
+    from server.store.tables import Unit
+
+    async with db.read() as session:
+        if await session.scalar(select(Meeting.id).where(Meeting.code == CONFERENCE)) is not None:
+            return
+        rows = (await session.execute(select(Unit.code, Unit.id, Unit.name))).all()
+        upcoming = await session.scalar(select(Meeting).where(Meeting.code == UPCOMING))
+    units = {code: unit_id for code, unit_id, _ in rows}
+    names = {code: name for code, _, name in rows}
+    if upcoming is None or "BN" not in units or any(code not in units for code, _ in CONFERENCE_POINTS):
+        return
+    username, full_name, title = HOST_OPERATOR
+    async with db.write() as session:
+        if await session.scalar(select(User.id).where(User.username == username)) is None:
+            # No password here: every demo account gets the demo password at the end of seeding.
+            session.add(User(username=username, full_name=full_name, roles=[], unit_id=units["BN"]))
+    app = offline_app(db, settings)
+    users = await _users(db)
+    office = caller_for(users["thuky"])
+
+    async def run(name: str, **data) -> dict:
+        return (await execute(app, office, name, None, data))["result"]
+
+    day = datetime.now(LOCAL) + timedelta(days=3)
+    if day.date() >= upcoming.starts_at.astimezone(LOCAL).date():
+        day = upcoming.starts_at.astimezone(LOCAL) - timedelta(days=1)
+    meeting = (await run("meeting.create", title=CONFERENCE_TITLE, unit_id=units["BN"], code=CONFERENCE,
+                         place="Hội trường Tỉnh ủy (điểm cầu chính) và các điểm cầu xã, phường",
+                         starts_at=_at(day, 14).isoformat(), ends_at=_at(day, 16).isoformat()))["meeting"]
+    meeting_id = meeting["id"]
+    people = [("chutri", "chair", "Bí thư Tỉnh ủy", "BN", True), ("thuky", "secretary", "Chánh Văn phòng Tỉnh ủy",
+                                                                  "BN", True)]
+    people += [(f"daibieu{n:02d}", "delegate", "Ủy viên Ban Thường vụ Tỉnh ủy", "BN", True) for n in range(1, 6)]
+    people.append((username, "operator", title, "BN", False))
+    people += [(operator, "operator", f"Cán bộ kỹ thuật điểm cầu {names[code]}", code, False)
+               for code, operator in CONFERENCE_POINTS]
+    for who, role, job, unit, voting in people:
+        await run("participant.add", meeting_id=meeting_id, user_id=users[who].id, role=role, title=job,
+                  unit_id=units[unit], voting=voting)
+    for item_title, minutes in CONFERENCE_AGENDA:
+        await run("agenda.add", meeting_id=meeting_id, title=item_title, planned_minutes=minutes)
+    await run("meeting.publish", meeting_id=meeting_id)
+    await run("conference.schedule", meeting_id=meeting_id, host_unit_id=units["BN"])
+    await run("conference.invite", meeting_id=meeting_id, unit_ids=[units[code] for code, _ in CONFERENCE_POINTS])

@@ -680,6 +680,10 @@ async def test_text_the_database_cannot_hold_is_refused_cleanly(world):
         ("meeting.update", {"quorum": "0." + "5" * 30}),
         ("agenda.add", {"title": "Khai\x00mạc"}),  # PostgreSQL text cannot hold NUL
         ("meeting.update", {"place": "Hội trường\x00"}),
+        # Stored, these would break the DOCX and XLSX made from them later (a 500 at finalise)
+        ("meeting.update", {"place": "Hội trường\x01"}),
+        ("agenda.add", {"title": "Khai mạc\x0b"}),
+        ("agenda.add", {"title": "Khai mạc\ud800"}),
     ):
         before = await state(world)
         status, body = await post(world, "vanphong", name, {"meeting_id": world.meeting_id, **data})

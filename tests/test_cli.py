@@ -26,12 +26,12 @@ def test_demo_seeds_a_past_and_an_upcoming_meeting(tmp_path):
     listed = phonghop("meetings", "--data-dir", str(tmp_path), "--json")
     assert listed.returncode == 0, listed.stderr
     meetings = json.loads(listed.stdout.strip().splitlines()[-1])
-    assert sorted(m["status"] for m in meetings) == ["closed", "published"]
+    assert sorted(m["status"] for m in meetings) == ["closed", "published", "published"]  # and the conference
     # Seeding twice changes nothing but the password.
     again = phonghop("demo", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert "Password (generated" in again.stdout
-    assert len(json.loads(phonghop("meetings", "--data-dir", str(tmp_path), "--json").stdout)) == 2
+    assert len(json.loads(phonghop("meetings", "--data-dir", str(tmp_path), "--json").stdout)) == 3
 
 
 def test_import_agenda_then_refuse_the_same_meeting_twice(tmp_path):

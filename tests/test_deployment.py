@@ -33,7 +33,11 @@ TURN_ENTRYPOINT = DEPLOY / "coturn-entrypoint.sh"
 CONFIG_PY = ROOT / "server" / "config.py"
 PYPROJECT = ROOT / "pyproject.toml"
 
-SERVICES = {"server", "postgres", "redis", "coturn"}
+SERVICES = {"server", "server-2", "web-assets", "nginx", "media", "postgres", "redis", "coturn"}
+NGINX_CONF = DEPLOY / "nginx.conf"
+PUBLISH_WEB = DEPLOY / "publish-web.sh"
+# Secrets that may stay empty (no demo accounts; minutes finalised unsigned): ${NAME:-}, no value shipped.
+OPTIONAL_SECRETS = {"PHONGHOP_DEMO_PASSWORD", "PHONGHOP_SIGNING_PASSWORD"}
 # Settings the compose file passes before server/config.py reads them.
 PENDING_SETTINGS = {"PHONGHOP_TURN_URLS", "PHONGHOP_TURN_SECRET"}
 # What the required variables stand for when a test does not care about their value.
@@ -41,6 +45,7 @@ REQUIRED_VALUES = {
     "POSTGRES_PASSWORD": "pg-secret",
     "PHONGHOP_TURN_URLS": "turn:203.0.113.10:3478?transport=udp",
     "PHONGHOP_TURN_SECRET": "turn-secret",
+    "PHONGHOP_MEDIA_SECRET": "media-secret",
 }
 PUBLIC_STUN = re.compile(
     r"stun[0-9]*\.[a-z0-9.-]+|stun:|google|twilio|cloudflare|mozilla|stunprotocol|ekiga|metered|xirsys",
@@ -140,7 +145,8 @@ def env_example_names() -> dict[str, str]:
 
 
 def settings_read_by_server() -> set[str]:
-    names = set(re.findall(r"""_env\(\s*["']([A-Z0-9_]+)["']""", CONFIG_PY.read_text(encoding="utf-8")))
+    # _env("NAME"), and _bounded("NAME", ...) for the numbers checked against a range.
+    names = set(re.findall(r"""(?:_env|_bounded)\(\s*["']([A-Z0-9_]+)["']""", CONFIG_PY.read_text(encoding="utf-8")))
     return {f"PHONGHOP_{n}" for n in names}
 
 
@@ -227,7 +233,7 @@ def dockerignore_excludes(path: str) -> bool:
 # --- docker-compose.yml -----------------------------------------------------------------
 
 
-def test_compose_parses_and_has_the_four_services():
+def test_compose_parses_and_has_every_service():
     compose = load_compose()
     assert "version" not in compose, "the compose specification has no version key"
     assert SERVICES <= set(compose["services"])
@@ -295,18 +301,39 @@ def test_server_waits_for_healthy_postgres_and_redis():
         assert "healthcheck" in services[name], f"{name} is waited on but has no healthcheck"
 
 
+def one_shot_services(compose: dict) -> set[str]:
+    """Services that run to completion: what others wait for with service_completed_successfully."""
+    return {
+        name
+        for service in compose["services"].values()
+        if isinstance(service.get("depends_on"), dict)
+        for name, condition in service["depends_on"].items()
+        if condition.get("condition") == "service_completed_successfully"
+    }
+
+
 def test_every_service_but_coturn_has_a_healthcheck():
-    for name, service in load_compose()["services"].items():
+    compose = load_compose()
+    one_shot = one_shot_services(compose)
+    assert one_shot == {"web-assets"}
+    for name, service in compose["services"].items():
         if name == "coturn":
+            continue
+        if name in one_shot:
+            assert service.get("restart") == "no", f"{name} runs once: compose must not restart it"
             continue
         check = service.get("healthcheck")
         assert check and not check.get("disable") and check.get("test") not in (["NONE"], "NONE"), name
 
 
-def test_server_publishes_the_port_the_image_exposes_and_checks():
+def test_servers_expose_the_port_the_image_exposes_and_checks_and_only_nginx_publishes():
     exposed = {int(p.split("/")[0]) for word, args in final_stage() if word == "EXPOSE" for p in args.split()}
-    server = load_compose()["services"]["server"]
-    assert container_ports(server) == exposed == {8080}
+    services = load_compose()["services"]
+    server = services["server"]
+    assert {int(p) for p in server["expose"]} == exposed == {8080}
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"nginx"}, "clients reach the site through nginx only (coturn: host network)"
+    assert container_ports(services["nginx"]) == {80, 443}
     cmd = " ".join(args for word, args in final_stage() if word in ("CMD", "ENTRYPOINT"))
     assert re.search(r"--port[ =]8080\b", cmd)
     probes = [args for word, args in final_stage() if word == "HEALTHCHECK"] + [
@@ -353,13 +380,50 @@ def test_secrets_have_no_default_and_every_variable_is_documented():
     assert not set(used) - set(documented), (
         f"not in {ENV_EXAMPLE.name}: {sorted(set(used) - set(documented))}"
     )
-    secrets = [n for n in used if re.search(r"(PASSWORD|SECRET)$", n) and n != "PHONGHOP_DEMO_PASSWORD"]
+    secrets = [n for n in used if re.search(r"(PASSWORD|SECRET)$", n) and n not in OPTIONAL_SECRETS]
     assert {"POSTGRES_PASSWORD", "PHONGHOP_TURN_SECRET"} <= set(secrets)
     for name in secrets:
         assert used[name] == {":?"}, f"{name} must be required (${{{name}:?...}}), never defaulted"
         assert documented[name] == "", f"{ENV_EXAMPLE.name} must not ship a value for {name}"
+    for name in OPTIONAL_SECRETS:
+        # Optional, so not required; but never given a value by the compose file or the example.
+        assert re.search(rf"\$\{{{name}:-\}}", COMPOSE.read_text(encoding="utf-8")), f"{name}: ${{{name}:-}} only"
+        assert documented[name] == "", f"{ENV_EXAMPLE.name} must not ship a value for {name}"
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         load_compose({k: v for k, v in REQUIRED_VALUES.items() if k != "POSTGRES_PASSWORD"})
+
+
+def test_every_server_setting_of_the_env_example_reaches_the_servers():
+    """A setting described in deploy/phonghop.env.example is passed to both server processes
+    (issue 8: the PDF signing settings were not): set, it arrives; left empty, the server
+    reads it as unset and keeps its default."""
+    # Assignments and commented examples ("#   PHONGHOP_MEDIA_LAYERS=...") alike.
+    documented = set(re.findall(r"^#?\s*(PHONGHOP_[A-Z0-9_]+)=", ENV_EXAMPLE.read_text(encoding="utf-8"), re.MULTILINE))
+    assert {"PHONGHOP_SIGNING_CERT", "PHONGHOP_SIGNING_PASSWORD"} <= documented
+    values = {name: f"value-of-{name.lower()}" for name in documented}
+    services = load_compose({**values, **REQUIRED_VALUES})["services"]
+    for service in ("server", "server-2"):
+        environment = services[service]["environment"]
+        missing = sorted(documented - set(environment))
+        assert not missing, f"{service} is not given {missing} (add NAME: ${{NAME:-}} to docker-compose.yml)"
+    server = services["server"]["environment"]
+    assert server["PHONGHOP_SIGNING_CERT"] == "value-of-phonghop_signing_cert"
+    assert server["PHONGHOP_SIGNING_PASSWORD"] == "value-of-phonghop_signing_password"
+
+    # Left empty, every passthrough is the server's default (server/config.py treats "" as unset).
+    from server import config
+
+    empty = load_compose(REQUIRED_VALUES)["services"]["server"]["environment"]
+    passed_empty = {k: v for k, v in empty.items() if k.startswith("PHONGHOP_") and v == ""}
+    assert {"PHONGHOP_SIGNING_CERT", "PHONGHOP_SIGNING_PASSWORD"} <= set(passed_empty)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("PHONGHOP_")]:
+            mp.delenv(name)
+        defaults = config.from_env()
+        for name, value in passed_empty.items():
+            mp.setenv(name, value)
+        assert config.from_env() == defaults
+    assert defaults.signing_cert is None
 
 
 def test_turn_settings_reach_both_the_server_and_coturn():
@@ -556,4 +620,237 @@ def test_coturn_entrypoint_refuses_what_would_break_or_open_the_config(
     assert not (tmp_path / "stub.args").exists(), "coturn must not start"
 
 
+# --- nginx, the server processes, the web volume, the media node ----------------------------
+
+
+def server_services(compose: dict) -> dict[str, dict]:
+    """The services that run `phonghop serve`: the image's default command, the server's build."""
+    base = compose["services"]["server"]
+    return {
+        name: s
+        for name, s in compose["services"].items()
+        if s.get("build") == base["build"] and "command" not in s and "entrypoint" not in s
+    }
+
+
+def nginx_blocks(text: str, keyword: str) -> dict[str, str]:
+    """`keyword NAME { ... }` blocks of nginx.conf (no nesting inside them), by NAME."""
+    body = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    return {m.group(1): m.group(2) for m in re.finditer(rf"\b{keyword}\s+([^{{\s]+(?:\s+[^{{\s]+)?)\s*\{{([^{{}}]*)\}}", body)}
+
+
+def mounts(service: dict) -> dict[str, tuple[str, str]]:
+    """target -> (source, options)."""
+    out = {}
+    for entry in service.get("volumes", []):
+        source, target, *options = entry.split(":")
+        out[target] = (source, options[0] if options else "rw")
+    return out
+
+
+def test_two_server_processes_share_one_definition():
+    compose = load_compose()
+    servers = server_services(compose)
+    assert set(servers) == {"server", "server-2"}
+    first, second = servers["server"], servers["server-2"]
+    assert first == second, "server-2 repeats server (YAML merge), so the two never drift apart"
+    assert "ports" not in first, "clients come through nginx"
+
+
+def test_nginx_upstreams_are_the_server_processes():
+    compose = load_compose()
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    upstreams = nginx_blocks(conf, "upstream")
+    assert set(upstreams) == {"phonghop", "phonghop_sticky"}
+    expected = {f"{name}:8080" for name in server_services(compose)}
+    for name, body in upstreams.items():
+        servers = set(re.findall(r"^\s*server\s+(\S+)", body, flags=re.M))
+        assert servers == expected, f"upstream {name} lists {servers}, compose runs {expected}"
+    # socket.io needs every request of one client on one process: a hash on the full
+    # client address (ip_hash would take only the first three bytes of IPv4).
+    assert re.search(r"^\s*hash \$binary_remote_addr consistent;", upstreams["phonghop_sticky"], flags=re.M)
+    locations = nginx_blocks(conf, "location")
+    assert "http://phonghop_sticky" in locations["/socket.io/"]
+    assert "http://phonghop_sticky" in locations["/media/"]
+    assert "Upgrade $http_upgrade" in locations["/socket.io/"]
+    assert re.search(r"proxy_read_timeout\s+(\d+)h;", locations["/socket.io/"])
+
+
+def test_nginx_locations_keep_the_inherited_headers():
+    """nginx's trap: one add_header (or proxy_set_header) in a location drops all those of the
+    server block there. Every location that adds headers repeats HSTS, and every one that
+    sets proxy headers repeats Host and the forwarded ones."""
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    server_level = re.findall(r"^        (add_header|proxy_set_header) (\S+)", conf, flags=re.M)
+    assert ("add_header", "Strict-Transport-Security") in server_level
+    forwarded = {name for kind, name in server_level if kind == "proxy_set_header"} - {"Connection"}
+    assert forwarded == {"Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
+    for where, body in nginx_blocks(conf, "location").items():
+        if "add_header" in body:
+            assert "add_header Strict-Transport-Security" in body, f"location {where} loses HSTS"
+        if "proxy_set_header" in body:
+            for name in forwarded:
+                assert f"proxy_set_header {name} " in body, f"location {where} loses {name}"
+
+
+def test_nginx_gets_its_config_certificates_and_the_upload_limit():
+    services = load_compose({**REQUIRED_VALUES, "PHONGHOP_MAX_UPLOAD_MB": "321"})["services"]
+    nginx = services["nginx"]
+    assert image_tag(nginx["image"])
+    target = mounts(nginx)
+    template_dir, output_dir = "/etc/nginx/templates", nginx["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"]
+    assert output_dir == "/etc/nginx"
+    assert target[f"{template_dir}/nginx.conf.template"] == ("./deploy/nginx.conf", "ro")
+    assert nginx["environment"]["NGINX_ENVSUBST_FILTER"] == "PHONGHOP_"
+    assert target["/etc/nginx/tls"] == ("./deploy/tls", "ro")
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    for path in re.findall(r"ssl_certificate(?:_key)?\s+(\S+);", conf):
+        assert path.startswith("/etc/nginx/tls/"), path
+    assert (DEPLOY / "tls" / "make-cert.sh").stat().st_mode & 0o111
+    # The same upload limit for nginx and every server process.
+    assert "client_max_body_size ${PHONGHOP_MAX_UPLOAD_MB}m;" in conf
+    assert nginx["environment"]["PHONGHOP_MAX_UPLOAD_MB"] == "321"
+    for name, server in server_services(load_compose({**REQUIRED_VALUES, "PHONGHOP_MAX_UPLOAD_MB": "321"})).items():
+        assert server["environment"]["PHONGHOP_MAX_UPLOAD_MB"] == "321", name
+    variables = set(re.findall(r"\$\{?(PHONGHOP_\w+)", conf))
+    assert variables <= set(nginx["environment"]), f"nginx.conf uses {variables}, unset in the nginx service"
+    # HTTP only redirects.
+    http = next(b for b in re.split(r"\n    server \{", conf)[1:] if "listen 80 " in b)
+    assert "return 301 https://" in http and "proxy_pass" not in http
+    assert re.search(r'add_header Strict-Transport-Security "max-age=\d+', conf)
+
+
+def test_page_images_are_offloaded_from_the_servers_data_volume_only_where_allowed():
+    compose = load_compose()
+    nginx = compose["services"]["nginx"]
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    locations = nginx_blocks(conf, "location")
+    for name, server in server_services(compose).items():
+        env = server["environment"]
+        prefix = env["PHONGHOP_ACCEL_REDIRECT"]
+        data_dir = env["PHONGHOP_DATA_DIR"]
+        volume = {t: s for t, (s, _) in mounts(server).items()}[data_dir]
+        assert mounts(nginx)[data_dir] == (volume, "ro"), "nginx reads the servers' data volume, read-only"
+        internal = {where for where, body in locations.items() if where.startswith(prefix)}
+        # Only the shared page and zoom images: never blobs/, marked/ (watermarked) or the key.
+        assert internal == {f"{prefix}pages/", f"{prefix}zoom/"}, name
+        for where in internal:
+            body = locations[where]
+            assert re.search(r"^\s*internal;", body, flags=re.M), f"{where} must not answer outside requests"
+            folder = where[len(prefix):]
+            assert re.search(rf"alias {re.escape(data_dir)}/files/{folder};", body), where
+            assert "add_header ETag $upstream_http_etag" in body and "etag off;" in body
+        # nginx, at its fixed address, is the one proxy the servers believe.
+        address = nginx["networks"]["default"]["ipv4_address"]
+        assert env["PHONGHOP_TRUSTED_PROXIES"] == address
+        config = compose["networks"]["default"]["ipam"]["config"][0]
+        assert ipaddress.ip_address(address) in ipaddress.ip_network(config["subnet"])
+        assert ipaddress.ip_address(address) not in ipaddress.ip_network(config["ip_range"]), (
+            "a fixed address outside the range Docker hands out, or a container started first may take it")
+
+
+def test_web_clients_are_published_to_the_volume_nginx_serves():
+    services = load_compose()["services"]
+    web, nginx = services["web-assets"], services["nginx"]
+    assert web["image"] == services["server"]["image"], "the files come from the server's own image"
+    script_target = next(t for t, (s, _) in mounts(web).items() if s == "./deploy/publish-web.sh")
+    assert script_target in web["entrypoint"]
+    volume_at = {s: t for t, (s, _) in mounts(web).items()}["phonghop-web"]
+    assert volume_at == "/srv/phonghop/web"
+    assert mounts(nginx)[volume_at] == ("phonghop-web", "ro")
+    assert nginx["depends_on"]["web-assets"]["condition"] == "service_completed_successfully"
+    locations = nginx_blocks(NGINX_CONF.read_text(encoding="utf-8"), "location")
+    assert f"alias {volume_at}/current/;" in locations["/static/"]
+    assert f"alias {volume_at}/current/node_modules/;" in locations["/vendor/"]
+    assert "return 404" in locations["/static/node_modules/"]
+    # The image owns the folder, so the volume mounted there is writable by its user.
+    runs = " ".join(args for word, args in final_stage() if word == "RUN")
+    assert "/srv/phonghop/web" in runs and re.search(r"chown [^&]*/srv/phonghop/web", runs)
+
+
+def test_publish_web_switches_to_a_complete_copy(tmp_path):
+    source, target = tmp_path / "web", tmp_path / "volume"
+    (source / "node_modules" / "preact").mkdir(parents=True)
+    (source / "page.html").write_text("<!doctype html>")
+    (source / "node_modules" / "preact" / "index.js").write_text("export {}")
+    target.mkdir()
+    env = {**os.environ, "WEB_SOURCE": str(source), "WEB_TARGET": str(target)}
+    for version in ("v1", "v2"):
+        (source / "app.css").write_text(version)
+        done = subprocess.run(["sh", str(PUBLISH_WEB)], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert (target / "current").is_symlink()
+        assert (target / "current" / "app.css").read_text() == version
+        assert (target / "current" / "node_modules" / "preact" / "index.js").exists()
+    assert [p.name for p in target.iterdir() if p.name != "current"] == [os.readlink(target / "current")]
+    (source / "node_modules" / "preact" / "index.js").unlink()
+    (source / "node_modules" / "preact").rmdir()
+    (source / "node_modules").rmdir()
+    done = subprocess.run(["sh", str(PUBLISH_WEB)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "node_modules" in done.stderr
+    assert (target / "current" / "app.css").read_text() == "v2", "a failed copy leaves the last one"
+
+
+def test_every_phonghop_command_of_the_site_is_one_the_cli_knows():
+    """The media node's flags (and any other `phonghop` command compose or the image runs)
+    parse with server/cli.py's own parser."""
+    from server.cli import build_parser
+
+    commands = []
+    for name, service in load_compose()["services"].items():
+        command = service.get("command")
+        if isinstance(command, list) and command and command[0] == "phonghop":
+            commands.append((name, command[1:]))
+    assert any(args[0] == "media-node" for _, args in commands)
+    image_cmd = " ".join(args for word, args in final_stage() if word == "CMD")
+    for part in re.findall(r"phonghop ([^&\"]+)", image_cmd):
+        commands.append(("Dockerfile CMD", part.split()))
+    parser = build_parser()
+    for where, args in commands:
+        try:
+            parser.parse_args(args)
+        except SystemExit:
+            pytest.fail(f"{where}: `phonghop {' '.join(args)}` is not a command server/cli.py accepts")
+    media = load_compose()["services"]["media"]
+    parsed = parser.parse_args(media["command"][1:])
+    assert parsed.parent.startswith("http://server:8080/"), "a child of the servers' embedded node"
+    port = int(parsed.listen.rsplit(":", 1)[1])
+    assert {int(p) for p in media["expose"]} == {port}
+    assert "PHONGHOP_MEDIA_SECRET" in media["environment"]
+
+
+def test_the_deployment_guide_is_linked_and_states_the_legal_frame():
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert "docs/deployment.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    prose = " ".join(re.sub(r"^>", "", guide, flags=re.M).split())  # lines joined, quote marks off
+    assert "may be put into Phonghop only on a network approved for them, never on equipment connected " \
+           "to the internet" in prose
+    for law in ("29/2018/QH14", "117/2025/QH15", "26/2020/NĐ-CP", "05/2011/QH13"):
+        assert law in guide, law
+    for topic in ("## Sizing", "## TLS", "## Firewall", "## coturn", "## Backups and the restore drill",
+                  "## Upgrading", "## Installing without internet", "## Monitoring"):
+        assert topic in guide, topic
+    # Every command the guide gives for the phonghop CLI is one it knows.
+    from server.cli import build_parser
+
+    commands = {line.split()[0] for line in re.findall(r"\bphonghop ([a-z][a-z-]+)", guide)}
+    known = set(build_parser()._subparsers._group_actions[0].choices)
+    assert commands <= known, f"the guide names commands the CLI lacks: {sorted(commands - known)}"
+
+
 # --- `docker compose config`, when the plugin is installed ---------------------------------
+
+
+def test_security_and_the_guide_state_the_same_legal_paragraph():
+    """Which law on state secrets applies is stated once, word for word the same in both
+    documents, naming both laws and leaving the choice to the operator's legal officer."""
+    def paragraph(path: Path) -> str:
+        text = path.read_text(encoding="utf-8")
+        start = text.index("**Which law applies")
+        return " ".join(text[start:text.index("\n\n", start)].split())
+
+    security, guide = paragraph(ROOT / "SECURITY.md"), paragraph(ROOT / "docs" / "deployment.md")
+    assert security == guide
+    for must in ("29/2018/QH14", "117/2025/QH15", "legal officer", "confirm"):
+        assert must in security, must
+    assert "Article" not in security  # no article numbers we could not check

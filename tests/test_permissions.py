@@ -283,6 +283,233 @@ async def _purge_confirm(s: Setup, who: str) -> dict:
     return {"meeting_id": s.m, "recall_id": s.recall}
 
 
+async def _directive(s: Setup, *steps: str) -> int:
+    """A throwaway directive of the world meeting, led by the province (every account of the
+    world sits there, so directive.report, open to every account, is refused to none), taken by
+    the secretariat through `steps` (report, accept, cancel)."""
+    made = await s.staff("directive.create", meeting_id=s.m, title="Nhiệm vụ tạm", lead_unit_id=s.world.unit_id)
+    directive_id = made["directive"]["id"]
+    for step in steps:
+        extra = {"percent": 100, "text": "Đã xong"} if step == "report" else {}
+        await s.staff(f"directive.{step}", meeting_id=s.m, directive_id=directive_id, **extra)
+    return directive_id
+
+
+async def _shared_directive(s: Setup) -> dict:
+    if getattr(s, "directive", None) is None:
+        s.directive = await _directive(s)
+    return {"meeting_id": s.m, "directive_id": s.directive}
+
+
+async def _directive_update(s: Setup, who: str) -> dict:
+    return {**await _shared_directive(s), "deadline": "2027-02-28", "title": f"Nhiệm vụ ({who})"}
+
+
+async def _directive_report(s: Setup, who: str) -> dict:
+    return {**await _shared_directive(s), "percent": 40, "text": f"Báo cáo của {who}"}
+
+
+async def _directive_accept(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "directive_id": await _directive(s, "report")}
+
+
+async def _directive_cancel(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "directive_id": await _directive(s)}
+
+
+async def _directive_reopen(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "directive_id": await _directive(s, "cancel")}
+
+
+async def _directive_to_agenda(s: Setup, who: str) -> dict:
+    return {"meeting_id": s.m, "directive_ids": [await _directive(s)]}
+
+
+# --- the online conference (docs/conference.md), while the meeting is in session -------------
+
+
+async def _conference_state(s: Setup) -> str | None:
+    """The conference's state, after scheduling it (host: the province, whose operator is
+    kythuat) and inviting the communes, once."""
+    if not getattr(s, "conference", False):
+        await s.staff("conference.schedule", meeting_id=s.m)
+        await s.staff("conference.invite", meeting_id=s.m, root_unit_id=s.world.unit_id, levels=["Xã"])
+        s.conference = True
+    status, board = await s.live.request("GET", f"/api/meetings/{s.m}/conference", token=s.world.tokens["vanphong"])
+    assert status == 200, board
+    return board["state"]
+
+
+async def _conference_to(s: Setup, wanted: str) -> None:
+    """The conference taken to `wanted` (open or locked) by the secretariat, when it can be."""
+    state = await _conference_state(s)
+    if state == "scheduled":
+        await s.staff("conference.open", meeting_id=s.m)
+        state = "open"
+    if state == "locked" and wanted == "open":
+        await s.staff("conference.unlock", meeting_id=s.m)
+    if state == "open" and wanted == "locked":
+        await s.staff("conference.lock", meeting_id=s.m)
+
+
+async def _commune_on_air(s: Setup) -> str:
+    """A commune point whose operator's connection and media are up, as the socket handlers
+    and the media node would tell the live board (the world has no operator there)."""
+    from types import SimpleNamespace
+
+    status, body = await s.live.request("GET", "/api/units", token=s.world.tokens["vanphong"])
+    unit = next(u for u in body["units"] if u["code"] == "BN-TD")
+    board = s.live.app["conference"]
+    await board.joined("permissions-BN-TD", s.m, SimpleNamespace(role="operator", unit_id=unit["id"]))
+    board.media_now(s.m, unit["id"], True)
+    return unit["code"]
+
+
+async def _conference_meeting(s: Setup, who: str) -> dict:
+    await _conference_state(s)
+    return {"meeting_id": s.m}
+
+
+async def _conference_invite(s: Setup, who: str) -> dict:
+    await _conference_state(s)
+    return {"meeting_id": s.m, "root_unit_id": s.world.unit_id, "levels": ["Xã"]}
+
+
+async def _conference_uninvite(s: Setup, who: str) -> dict:
+    await _conference_state(s)
+    await s.staff("conference.invite", meeting_id=s.m, unit_ids=[s.communes[1]])
+    return {"meeting_id": s.m, "unit_ids": [s.communes[1]]}
+
+
+async def _conference_live(s: Setup, who: str) -> dict:
+    await _conference_to(s, "open")
+    return {"meeting_id": s.m}
+
+
+async def _conference_locked(s: Setup, who: str) -> dict:
+    await _conference_to(s, "locked")
+    return {"meeting_id": s.m}
+
+
+async def _floor_grant(s: Setup, who: str) -> dict:
+    await _conference_to(s, "open")
+    return {"meeting_id": s.m, "point": await _commune_on_air(s)}
+
+
+async def _point_test(s: Setup, who: str) -> dict:
+    await _conference_state(s)
+    return {"meeting_id": s.m, "point": "BN", "loss": 0.001, "rtt_ms": 35.0, "jitter_ms": 4.0, "packets_received": 600}
+
+
+async def _point_report(s: Setup, who: str) -> dict:
+    await _conference_state(s)
+    return {"meeting_id": s.m, "point": "BN", "seated": 30}
+
+
+# --- work programmes and the weekly schedule (docs/programmes.md): not about the world meeting --
+
+
+def _weeks_ahead(n: int):
+    from server.domain.programmes import IsoWeek
+    from server.store.tables import utcnow
+
+    return IsoWeek.of(utcnow()).shift(n)
+
+
+def _monday_at(n: int, hour: int) -> str:
+    from datetime import datetime
+
+    from server.domain.times import LOCAL
+
+    day = _weeks_ahead(n).monday
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL).isoformat()
+
+
+def _new_period() -> dict:
+    """A monthly period no other call has used (one programme per unit and period)."""
+    n = next(_serial)
+    return {"kind": "monthly", "year": 2100 + n // 12, "month": n % 12 + 1}
+
+
+async def _shared_programme(s: Setup) -> int:
+    """A draft programme the builders that do not consume one share."""
+    if getattr(s, "programme", None) is None:
+        s.programme = (await s.staff("programme.create", unit_id=s.world.unit_id, kind="annual", year=2199))[
+            "programme"]["id"]
+    return s.programme
+
+
+async def _programme_entry(s: Setup) -> int:
+    made = await s.staff("programme.entry_add", programme_id=await _shared_programme(s), content="Việc tạm",
+                         due_month=6)
+    return made["entry"]["id"]
+
+
+async def _programme_publish(s: Setup, who: str) -> dict:
+    programme = (await s.staff("programme.create", unit_id=s.world.unit_id, **_new_period()))["programme"]["id"]
+    await s.staff("programme.entry_add", programme_id=programme, content="Hội nghị tạm")
+    return {"programme_id": programme}
+
+
+async def _shared_programme_entry(s: Setup, who: str) -> dict:
+    if getattr(s, "programme_entry", None) is None:
+        s.programme_entry = await _programme_entry(s)
+    return {"entry_id": s.programme_entry, "content": f"Việc do {who} sửa"}
+
+
+async def _programme_update(s: Setup, who: str) -> dict:
+    return {"programme_id": await _shared_programme(s), "title": f"Chương trình ({who})"}
+
+
+async def _programme_entry_add(s: Setup, who: str) -> dict:
+    return {"programme_id": await _shared_programme(s), "content": f"Việc của {who}", "due_quarter": 3}
+
+
+async def _programme_entry_ref(s: Setup, who: str) -> dict:
+    return {"entry_id": await _programme_entry(s)}
+
+
+async def _programme_entry_state(s: Setup, who: str) -> dict:
+    return {"entry_id": await _programme_entry(s), "state": "postponed", "reason": f"Lý do của {who}"}
+
+
+async def _programme_meeting(s: Setup, who: str) -> dict:
+    return {"entry_id": await _programme_entry(s), "place": "Phòng họp số 2"}
+
+
+async def _schedule_entry(s: Setup, weeks: int = 30) -> int:
+    made = await s.staff("schedule.entry_add", unit_id=s.world.unit_id, starts_at=_monday_at(weeks, 8),
+                         content="Lịch tạm")
+    return made["entry"]["id"]
+
+
+async def _shared_schedule_entry(s: Setup, who: str) -> dict:
+    if getattr(s, "schedule_entry", None) is None:
+        s.schedule_entry = await _schedule_entry(s)
+    return {"entry_id": s.schedule_entry, "place": f"Phòng họp của {who}"}
+
+
+async def _schedule_entry_ref(s: Setup, who: str) -> dict:
+    return {"entry_id": await _schedule_entry(s)}
+
+
+async def _schedule_cancel(s: Setup, who: str) -> dict:
+    return {"entry_id": await _schedule_entry(s), "reason": f"Hoãn ({who})"}
+
+
+async def _schedule_cancelled(s: Setup, who: str) -> dict:
+    entry = await _schedule_entry(s)
+    await s.staff("schedule.entry_cancel", entry_id=entry, reason="Hoãn tạm")
+    return {"entry_id": entry}
+
+
+async def _schedule_publish(s: Setup, who: str) -> dict:
+    # Each call brings a new entry: the first allowed caller publishes, the next reissues.
+    await _schedule_entry(s, 31)
+    week = _weeks_ahead(31)
+    return {"unit_id": s.world.unit_id, "year": week.year, "week": week.week}
+
+
 # Keyed by command name, in the order the loop runs them: the lifecycle steps come
 # last, in their own order, so that most commands meet a meeting that is still open.
 # A payload never changes an account's role in the world meeting.
@@ -295,6 +522,23 @@ PAYLOADS: dict[str, Builder] = {
         "username": f"tk.{who}.{next(_serial)}", "full_name": "Người Thử Nghiệm", "password": "mat-khau-du-dai",
     }),
     "meeting.create": _b(lambda s, who: {"title": f"Hội nghị của {who}", "unit_id": s.world.unit_id}),
+    # Work programmes and the weekly schedule (docs/programmes.md): the office's, whatever the meeting.
+    "programme.create": _b(lambda s, who: {"unit_id": s.world.unit_id, **_new_period()}),
+    "programme.update": _programme_update,
+    "programme.publish": _programme_publish,
+    "programme.entry_add": _programme_entry_add,
+    "programme.entry_update": _shared_programme_entry,
+    "programme.entry_remove": _programme_entry_ref,
+    "programme.entry_set_state": _programme_entry_state,
+    "programme.create_meeting": _programme_meeting,
+    "schedule.entry_add": _b(lambda s, who: {"unit_id": s.world.unit_id, "starts_at": _monday_at(30, 14),
+                                             "content": f"Lịch của {who}"}),
+    "schedule.entry_update": _shared_schedule_entry,
+    "schedule.entry_cancel": _schedule_cancel,
+    "schedule.entry_restore": _schedule_cancelled,
+    "schedule.entry_remove": _schedule_entry_ref,
+    "schedule.publish": _schedule_publish,
+    "schedule.create_meeting": _schedule_entry_ref,
     "meeting.update": _b(lambda s, who: {"meeting_id": s.m, "place": f"Phòng họp số {next(_serial)}"}),
     "participant.add": _b(lambda s, who: {"meeting_id": s.m, "full_name": f"Khách mời {who}", "role": "guest"}),
     "participant.update": _participant_update,
@@ -329,6 +573,20 @@ PAYLOADS: dict[str, Builder] = {
     "speaker.start": _speaker_start,
     "speaker.stop": _b(_meeting),
     "speaker.summary": _speaker_summary,
+    # The online conference, in session: scheduled, communes invited, opened; the province's
+    # operator (kythuat) reports for its point; the floor to a commune; locked, unlocked, ended.
+    "conference.schedule": _b(_meeting),
+    "conference.invite": _conference_invite,
+    "conference.uninvite": _conference_uninvite,
+    "conference.open": _conference_meeting,
+    "point.report": _point_report,
+    "point.test_result": _point_test,
+    "floor.grant": _floor_grant,
+    "floor.revoke": _conference_live,
+    "conference.mute_all": _conference_live,
+    "conference.lock": _conference_live,
+    "conference.unlock": _conference_locked,
+    "conference.end": _conference_live,
     "comment_round.open": _b(lambda s, who: {
         "meeting_id": s.m, "title": f"Dự thảo của {who}", "units": [s.world.unit_id],
     }),
@@ -345,6 +603,17 @@ PAYLOADS: dict[str, Builder] = {
     "document.present": _document,
     "document.recall": _document_recall,
     "document.purge_confirm": _purge_confirm,
+    # Directives (docs/directives.md), while the meeting is in session (its agenda still open):
+    # each step that changes a directive's status gets its own.
+    "directive.create": _b(lambda s, who: {
+        "meeting_id": s.m, "title": f"Nhiệm vụ của {who}", "lead_unit_id": s.world.unit_id, "deadline": "2027-01-15",
+    }),
+    "directive.update": _directive_update,
+    "directive.report": _directive_report,
+    "directive.accept": _directive_accept,
+    "directive.cancel": _directive_cancel,
+    "directive.reopen": _directive_reopen,
+    "directive.add_to_agenda": _directive_to_agenda,
     "meeting.adjourn": _b(_meeting),
     "meeting.resume": _b(_meeting),
     "meeting.close": _b(_meeting),
@@ -448,7 +717,8 @@ async def test_matrix_over_socketio(world):
 # ---------------------------------------------------------------- authentication
 
 PUBLIC_EXACT = {"/", "/console", "/projector", "/bridge", "/ops", "/healthz", "/metrics", "/api/openapi.json",
-                "/api/auth/login", "/api/auth/pair"}
+                "/api/auth/login", "/api/auth/pair",
+                "/api/calendar/{token}.ics"}  # the secret URL is the key (docs/programmes.md)
 PUBLIC_PREFIXES = ("/static/", "/vendor", "/socket.io")
 
 

@@ -336,3 +336,72 @@ async def test_bench_smoke(tmp_path):
 
     figures = await writer_throughput(tmp_path, ballots=300, producers=20, voters=100)
     assert figures["lost"] == 0 and figures["double_counted"] == 0 and figures["stored"] == 300
+
+
+async def test_a_ballot_is_refused_once_its_session_ended_elsewhere(world):
+    """The ballot writer checks the session in the transaction that stores the ballot:
+    a session ended by another process is refused at once, not after the socket's cache."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from server.auth.sessions import digest
+    from server.store.tables import Session, utcnow
+
+    await _in_session(world)
+    poll_id = await _poll(world)
+    tablets = {who: await world.live.socket(world.tokens[who]) for who in ("daibieu01", "daibieu02", "daibieu03")}
+    closed = asyncio.Event()
+    tablets["daibieu01"].on("disconnect", lambda *_: closed.set())
+    try:
+        for tablet in tablets.values():
+            assert (await tablet.call("join", {"meeting_id": world.meeting_id, "since": None}, timeout=10))["ok"]
+        # Straight in the database, as another server process would: this one's socket layer
+        # still holds both callers as checked a moment ago.
+        async with world.live.app["db"].write() as db:
+            await db.execute(update(Session).where(Session.token_hash == digest(world.tokens["daibieu01"]))
+                             .values(revoked_at=utcnow()))
+            await db.execute(update(Session).where(Session.token_hash == digest(world.tokens["daibieu02"]))
+                             .values(expires_at=utcnow() - timedelta(seconds=1)))
+
+        def ballot(choice: str) -> dict:
+            return {"name": "poll.vote", "key": new_key(),
+                    "data": {"meeting_id": world.meeting_id, "poll_id": poll_id, "choice": choice}}
+
+        answers = await asyncio.gather(*(t.call("command", ballot("yes"), timeout=10) for t in tablets.values()))
+        revoked, expired, fine = answers
+        assert revoked["ok"] is False and revoked["error"]["code"] == "unauthorized", revoked
+        assert expired["ok"] is False and expired["error"]["code"] == "unauthorized", expired
+        assert fine["ok"] and fine["result"]["accepted"] and fine["result"]["voted_count"] == 1, fine
+        await asyncio.wait_for(closed.wait(), 10)  # and the ended session's connection is closed
+    finally:
+        for tablet in tablets.values():
+            await tablet.disconnect()
+    voters = await _rows(world, PollVoter)
+    assert [v.participant_id for v in voters if v.poll_id == poll_id] == [world.participants["daibieu03"]]
+
+
+async def test_running_tally_of_a_choice_poll_is_the_count_of_its_ballots(world):
+    """poll.tally (counted from grouped rows while open) says what counting every ballot says."""
+    from server.domain import polls as rules
+    from server.store.poll_views import ballots_of, domain_poll
+    from server.store.tables import Poll
+
+    await _in_session(world)
+    poll_id = await _poll(world, kind="choice", title="Chọn phương án", min_selections=0, max_selections=2,
+                          options=[{"label": "A"}, {"label": "B"}, {"label": "C"}])
+    console = await world.live.socket(world.tokens["vanphong"])
+    tallies: list[dict] = []
+    console.on("poll.tally", lambda d: tallies.append(d["tally"]))
+    try:
+        assert (await console.call("join", {"meeting_id": world.meeting_id, "since": None}, timeout=10))["ok"]
+        picks = [["o1"], ["o2", "o1"], ["o1", "o2"], ["o3"], []]  # the same pair in either order; one blank
+        for who, selections in zip(VOTERS, picks, strict=True):
+            status, body = await _vote(world, who, poll_id, selections=selections)
+            assert status == 200, body
+        async with world.live.app["db"].read() as db:
+            row = await db.get(Poll, poll_id)
+            expected = rules.count_votes(domain_poll(row), await ballots_of(db, row)).as_dict()
+        await _wait_for(lambda: tallies and tallies[-1] == expected)
+    finally:
+        await console.disconnect()

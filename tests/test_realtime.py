@@ -197,7 +197,9 @@ async def test_delegate_checks_in_and_quorum_follows(world, role_user):
         assert status == 200, body
         await wait_for(lambda: any(e["type"] == "attendance.updated" for e in console.received))
         event = next(e for e in console.received if e["type"] == "attendance.updated")
-        assert event["data"]["attendance"]["participant_id"] == world.participants[role_user]
+        # Check-ins are written in batches: the event carries the list of rows its batch wrote.
+        assert [a["participant_id"] for a in event["data"]["attendance"]] == [world.participants[role_user]]
+        assert event["seq"] == body["seq"] and body["result"]["attendance"]["status"] == "present"
         # Voting members in the world: chair, secretary and three delegates.
         assert event["data"]["quorum"]["members"] == 5
         assert event["data"]["quorum"]["present"] == (1 if role_user == "daibieu01" else 0)
@@ -222,3 +224,91 @@ async def test_quorum_counts_by_role_and_by_point(world):
     by_role = snap["quorum"]["by_role"]
     assert by_role["delegate"] == {"invited": 3, "present": 1}
     assert by_role["guest"] == {"invited": 1, "present": 0}
+
+
+async def _end_session(world, who: str, **change) -> None:
+    """Change a session straight in the database, as another server process would."""
+    from sqlalchemy import update
+
+    from server.auth.sessions import digest
+    from server.store.tables import Session
+
+    async with world.live.app["db"].write() as db:
+        await db.execute(update(Session).where(Session.token_hash == digest(world.tokens[who])).values(**change))
+
+
+async def test_session_checks_in_one_read_follow_the_rules_of_resolve(world):
+    """The coalesced check answers what `sessions.resolve` answers, token by token."""
+    from datetime import timedelta
+
+    from sqlalchemy import event, update
+
+    from server.auth import sessions
+    from server.domain.errors import DomainError
+    from server.realtime.sockets import Revalidation, resolve_many
+    from server.store.tables import User, utcnow
+
+    await _end_session(world, "daibieu02", revoked_at=utcnow())
+    await _end_session(world, "daibieu03", expires_at=utcnow() - timedelta(minutes=1))
+    async with world.live.app["db"].write() as db:
+        await db.execute(update(User).where(User.id == world.users["khach"]).values(active=False))
+    tokens = [world.tokens[u] for u in ("daibieu01", "vanphong", "daibieu02", "daibieu03", "khach")]
+    tokens += ["not-a-token", "", None, "x" * 201]
+
+    async def one_by_one(token):
+        try:
+            async with world.live.app["db"].read() as db:
+                return await sessions.resolve(db, token)
+        except DomainError as exc:
+            return exc
+
+    def same(a, b) -> bool:
+        if isinstance(a, DomainError) or isinstance(b, DomainError):
+            return type(a) is type(b) and a.as_dict() == b.as_dict()
+        return a == b
+
+    async with world.live.app["db"].read() as db:
+        together = await resolve_many(db, tokens)
+    for token in tokens:
+        assert same(together[token], await one_by_one(token)), token
+    assert together[world.tokens["daibieu01"]].user_id == world.users["daibieu01"]
+
+    # Checks asked for at one moment share one read.
+    reads = []
+    engine = world.live.app["db"].engine.sync_engine
+    listener = lambda *args: reads.append(args[2]) if "FROM sessions" in args[2] else None  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        checks = Revalidation(world.live.app["db"])
+        good = [world.tokens[u] for u in ("daibieu01", "vanphong", "thuky", "chutri")]
+        answers = await asyncio.gather(*(checks.caller(t) for t in good * 3), return_exceptions=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [a.user_id for a in answers] == [world.users[u] for u in ("daibieu01", "vanphong", "thuky", "chutri")] * 3
+    assert len(reads) == 1
+    with pytest.raises(DomainError) as refused:
+        await checks.caller(world.tokens["daibieu02"])
+    assert refused.value.code == "unauthorized"
+
+
+async def test_paced_messages_reach_the_whole_room_in_order(world, monkeypatch):
+    """Counts sent a few recipients at a time still reach everyone, and never cross."""
+    from server.realtime import fanout
+
+    monkeypatch.setattr(fanout, "PACE_CHUNK", 2)
+    await _publish(world)
+    people = ("vanphong", "thuky", "chutri", "daibieu01", "daibieu02", "daibieu03", "khach")
+    clients = [await world.live.socket(world.tokens[u]) for u in people]
+    try:
+        seen: dict[int, list[int]] = {n: [] for n in range(len(clients))}
+        for n, client in enumerate(clients):
+            client.on("poll.progress", lambda data, n=n: seen[n].append(data["voted_count"]))
+            await _join(client, world.meeting_id)
+        out = world.live.app["fanout"]
+        room = fanout.meeting_room(world.meeting_id)
+        await asyncio.gather(*(out.paced("poll.progress", {"voted_count": k}, room) for k in range(1, 6)))
+        await wait_for(lambda: all(len(v) == 5 for v in seen.values()))
+        assert all(v == [1, 2, 3, 4, 5] for v in seen.values()), seen
+    finally:
+        for client in clients:
+            await client.disconnect()

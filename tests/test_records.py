@@ -349,6 +349,23 @@ async def test_finalise_is_refused_without_libreoffice(world, monkeypatch):
     assert status == 200  # the DOCX needs no LibreOffice
 
 
+async def test_text_no_document_can_hold_is_refused_and_the_final_still_made(world):
+    """A control character typed into the draft would break python-docx at finalise: refused on the way in."""
+    live, m = world.live, world.meeting_id
+    await staff(world, "meeting.publish")
+    await staff(world, "meeting.start", "chutri")
+    record = (await staff(world, "minutes.draft", "thuky"))["record"]
+    for change in ({"opening": "Khai mạc\x01"}, {"chair": {"name": "Nguyễn\x1f Văn A"}},
+                   {"items": [{"item_id": None, "notes": "ghi\ud800chú"}]}):
+        status, body = await live.request("PATCH", f"/api/meetings/{m}/minutes", token=world.tokens["thuky"],
+                                          json=change)
+        assert status == 422 and body["error"]["code"] == "invalid", (change, body)
+        assert "control character" in json.dumps(body, ensure_ascii=False), body
+    status, body = await live.command(world.tokens["thuky"], "minutes.finalise", meeting_id=m,
+                                      revision=record["revision"])
+    assert status == 200 and body["record"]["state"] == "final", body
+
+
 # --- signing -------------------------------------------------------------------------
 
 

@@ -26,11 +26,20 @@ from server.auth.sessions import Caller
 from server.domain import documents as rules
 from server.domain import permissions
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from server.domain.text import fold, name_key, nfc
+from server.domain.text import entered, fold, name_key, nfc
 from server.domain.times import iso
 from server.realtime.fanout import user_room
 from server.store import document_views as views
-from server.store.tables import Document, DocumentPage, DocumentVersion, Note, Participant, Upload, utcnow
+from server.store.tables import (
+    Document,
+    DocumentPage,
+    DocumentVersion,
+    Note,
+    Participant,
+    Session,
+    Upload,
+    utcnow,
+)
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_HITS = 50
@@ -155,11 +164,15 @@ async def manifest(request: web.Request) -> web.Response:
         if not access.roles & rules.ALL_READERS:
             recalled = await _recalled_for_reader(db, access)
         await views.record_holder(db, who, [d["id"] for d in listed])
+        session_ends = await db.scalar(select(Session.expires_at).where(Session.id == who.session_id))
     now = utcnow()
+    # The offline copy lives no longer than the session that fetched it (SECURITY.md): a
+    # session that ends, or a device revoked, takes the tablet's lease with it.
+    lease = now + timedelta(hours=settings.offline_lease_hours)
     return web.json_response({
         "meeting_id": access.meeting.id,
         "generated_at": iso(now),
-        "lease_until": iso(now + timedelta(hours=settings.offline_lease_hours)),
+        "lease_until": iso(min(lease, session_ends) if session_ends else lease),
         "documents": listed,
         "recalled_document_ids": recalled,
     })
@@ -316,9 +329,10 @@ async def delete_note(request: web.Request) -> web.Response:
 
 def _nfc_tree(value):
     if isinstance(value, str):
-        if "\x00" in value:
-            raise Invalid("text cannot contain a NUL character")
-        return nfc(value)
+        try:
+            return entered(value)
+        except ValueError as e:
+            raise Invalid(str(e)) from None
     if isinstance(value, list):
         return [_nfc_tree(v) for v in value]
     if isinstance(value, dict):

@@ -16,6 +16,11 @@ under the data folder and served like any page from then on.
 
 Revocation: a session ended, or a document recalled, through this process takes effect
 at once (the caches are cleared); through another process within TTL seconds.
+
+Behind nginx (PHONGHOP_ACCEL_REDIRECT, deploy/nginx.conf), a page or zoom image that is the
+same for every reader is not sent from here: once the checks pass, the answer carries its
+headers (ETag, Cache-Control) and `X-Accel-Redirect`, and nginx sends the file. A reader's
+watermarked copy of a confidential page is always sent from here.
 """
 
 from __future__ import annotations
@@ -121,6 +126,11 @@ class Decision:
     zooms: dict[int, str] | None = None  # page index -> its zoom image's sha256, "" if made on request
     source: str = ""  # the uploaded file's sha256
     filename: str = ""  # its name, which the renderer checks against its content
+    # Confidential: which page each image is (sha -> (page index, "tablet"|"zoom"|"thumb")) and
+    # of which document, for the audit record of each image served (SECURITY.md).
+    where: dict[str, tuple[int, str]] | None = None
+    document_id: int = 0
+    meeting_id: int = 0
 
 
 class Pages:
@@ -200,9 +210,12 @@ class Pages:
                     code=rules.reader_code(self.app["files_secret"], who.user_id, document.id),
                     classification=document.classification,
                 )
+        where = None if mark is None else {
+            sha: (row.index, kind) for row in rows
+            for kind, sha in (("tablet", row.tablet), ("zoom", row.zoom), ("thumb", row.thumb)) if sha}
         return Decision(200, frozenset(sha for row in rows for sha in row[1:] if sha), mark,
                         version.status == "rendering", {row.index: row.zoom for row in rows},
-                        version.sha256, version.filename)
+                        version.sha256, version.filename, where, document.id, document.meeting_id)
 
     async def stamped(self, files: Files, source: Path, key: str, mark: watermark.Mark) -> Path:
         """The reader's own copy of a confidential page image `source`, made on first request,
@@ -267,7 +280,20 @@ async def page_image(request: web.Request) -> web.StreamResponse:
     path, etag = files.page(sha), sha
     if decision.mark is not None:
         path, etag = await pages.stamped(files, path, sha, decision.mark), f"{sha}-{decision.mark.code}"
+        if not _not_modified(request, etag):
+            index, kind = (decision.where or {}).get(sha, (None, "page"))
+            await _viewed(request, who, decision, version_id=int(raw), index=index, kind=kind)
     return await _answer(request, pages, path, etag)
+
+
+async def _viewed(request: web.Request, who: Caller, decision: Decision, **details) -> None:
+    """A confidential page image is about to be served to `who`: on the audit log first
+    (group-committed with the other readers' records; served only once written)."""
+    from server.auth.limits import request_address
+    from server.store.audit import by
+
+    await request.app["audit"].record(by(who, "document.page_view", f"document:{decision.document_id}", details,
+                                         meeting_id=decision.meeting_id, address=request_address(request)))
 
 
 async def zoom_image(request: web.Request) -> web.StreamResponse:
@@ -302,11 +328,25 @@ async def zoom_image(request: web.Request) -> web.StreamResponse:
                               status=503 if transient else 422) from None
     if decision.mark is not None:
         path = await pages.stamped(files, path, key, decision.mark)
+        await _viewed(request, who, decision, version_id=int(raw), index=index, kind="zoom")
     return await _answer(request, pages, path, etag)
 
 
 def _headers(etag: str) -> dict[str, str]:
     return {"Cache-Control": IMMUTABLE, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+
+
+def _accel_target(request: web.Request, path: Path) -> str | None:
+    """The internal URL nginx serves `path` under, when offloading is on and `path` is a
+    shared page or zoom image (the same for every reader); None otherwise."""
+    prefix = request.app["settings"].accel_redirect
+    if prefix is None:
+        return None
+    files: Files = request.app["files"]
+    for folder in (files.pages, files.zooms):
+        if path.parent == folder:
+            return f"{prefix}{folder.name}/{path.name}"
+    return None
 
 
 def _not_modified(request: web.Request, etag: str) -> bool:
@@ -318,6 +358,12 @@ async def _answer(request: web.Request, pages: Pages, path: Path, etag: str) -> 
     headers = _headers(etag)
     if _not_modified(request, etag):
         return web.Response(status=304, headers=headers)
+    offloaded = _accel_target(request, path)
+    if offloaded is not None:
+        # Behind nginx (PHONGHOP_ACCEL_REDIRECT): the caller may read it; nginx sends the file,
+        # Range included, with these headers (deploy/nginx.conf). Watermarked copies live
+        # under files/marked/, which is never offloaded.
+        return web.Response(content_type="image/jpeg", headers={**headers, "X-Accel-Redirect": offloaded})
     data = await pages.bytes.read(path)
     try:
         wanted = request.http_range

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import qrcode
 import qrcode.image.svg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy import select
 
 from server.api.errors import json_body
 from server.auth import access as access_rules
-from server.auth import sessions
+from server.auth import limits, sessions
 from server.auth.passwords import verify_password
 from server.commands import dispatch
 from server.commands.registry import REGISTRY, Spec
@@ -22,8 +23,8 @@ from server.domain.errors import DomainError, Forbidden, Invalid, NotFound, Unau
 from server.domain.text import nfc
 from server.domain.times import iso
 from server.realtime.resync import catch_up
-from server.store import views
-from server.store.tables import Device, Unit, User
+from server.store import audit, views
+from server.store.tables import Device, Session, Unit, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class Pair(BaseModel):
     device_name: str = Field(min_length=1, max_length=200)
 
 
+class LogoutAll(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep_current: StrictBool = False  # true: every other session ends, this one stays
+
+
+class EmptyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 class PairingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: int
@@ -64,7 +74,8 @@ async def caller(request: web.Request) -> sessions.Caller:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else None
     async with request.app["db"].read() as db:
-        return await sessions.resolve(db, token)
+        who = await sessions.resolve(db, token)
+    return replace(who, address=limits.request_address(request))
 
 
 def _path_ints(request: web.Request) -> dict:
@@ -101,25 +112,76 @@ async def generic_command(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
+    """Sign in. Failures are counted per account and per address (server/auth/limits.py):
+    past either limit the answer is 429 with Retry-After, and the lockout is audited."""
     data = parse(Login, await json_body(request))
     settings = request.app["settings"]
-    async with request.app["db"].read() as db:
-        user = await db.scalar(select(User).where(User.username == nfc(data.username).lower()))
-    # Verified outside any transaction: argon2 is slow on purpose and must not hold
-    # SQLite's single writer while it works.
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, data.password)
-    if not ok or user is None or not user.active:
-        raise Unauthorized("wrong username or password")
+    limiter: limits.LoginLimiter = request.app["login_limits"]
+    address = limits.request_address(request)
+    username = nfc(data.username).lower()
+    async with limiter.one_at_a_time(username):
+        await limiter.check(username, address)
+        async with request.app["db"].read() as db:
+            user = await db.scalar(select(User).where(User.username == username))
+        # Verified outside any transaction: argon2 is slow on purpose and must not hold
+        # SQLite's single writer while it works.
+        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, data.password)
+        if not ok or user is None or not user.active:
+            failure = await limiter.failed(username, address)
+            await _failed_login(request, user, address, failure)
+            raise Unauthorized("wrong username or password")
+        await limiter.succeeded(username)
+        async with request.app["db"].write() as db:
+            notice = await audit.failed_since_last_login(db, user.id)
+            answer = await sessions.open_session(db, user, settings.session_hours)
+            session_id = await db.scalar(select(Session.id).where(Session.token_hash == sessions.digest(answer["token"])))
+            await audit.append(db, audit.Entry(
+                "auth.login", f"user:{user.id}", {"notice": notice} if notice else {}, actor=user.username,
+                actor_user_id=user.id, actor_session_id=session_id, address=address))
+    if notice:
+        answer["notice"] = notice
+    return web.json_response(answer)
+
+
+async def _failed_login(request: web.Request, user: User | None, address: str, failure: limits.Failure) -> None:
+    """A failed sign-in in the audit log, and the lockout it caused. A name that is no
+    account is not written down: it may be a password typed in the wrong field."""
+    target = f"user:{user.id}" if user is not None else ""
+    entries = [audit.Entry("auth.login_failed", target,
+                           {"reason": "no_account" if user is None else "inactive" if not user.active
+                            else "wrong_password"}, address=address)]
+    if failure.locked_account and user is not None:
+        until = utcnow() + timedelta(seconds=failure.locked_account)
+        entries.append(audit.Entry("auth.lockout", target, {"until": iso(until)}, address=address))
+    if failure.locked_address:
+        until = utcnow() + timedelta(seconds=failure.locked_address)
+        entries.append(audit.Entry("auth.address_locked", f"address:{address}", {"until": iso(until)},
+                                   address=address))
     async with request.app["db"].write() as db:
-        return web.json_response(await sessions.open_session(db, user, settings.session_hours))
+        await audit.append(db, entries)
 
 
 async def pair(request: web.Request) -> web.Response:
     data = parse(Pair, await json_body(request))
     settings = request.app["settings"]
-    async with request.app["db"].write() as db:
-        user, device = await sessions.redeem_pairing_code(db, data.code, nfc(data.device_name))
-        answer = await sessions.open_session(db, user, settings.session_hours, device_id=device.id)
+    limiter: limits.LoginLimiter = request.app["login_limits"]
+    address = limits.request_address(request)
+    await limiter.check(None, address)
+    try:
+        async with request.app["db"].write() as db:
+            user, device = await sessions.redeem_pairing_code(db, data.code, nfc(data.device_name))
+            answer = await sessions.open_session(db, user, settings.session_hours, device_id=device.id)
+            session_id = await db.scalar(select(Session.id).where(Session.token_hash == sessions.digest(answer["token"])))
+            await audit.append(db, audit.Entry(
+                "auth.pair", f"device:{device.id}", {"device_name": device.name}, actor=user.username,
+                actor_user_id=user.id, actor_session_id=session_id, actor_device_id=device.id, address=address))
+    except Unauthorized:
+        failure = await limiter.failed(None, address)
+        if failure.locked_address:
+            async with request.app["db"].write() as db:
+                await audit.append(db, audit.Entry("auth.address_locked", f"address:{address}", {
+                    "until": iso(utcnow() + timedelta(seconds=failure.locked_address))}, address=address))
+        raise
     answer["device"] = {"id": device.id, "name": device.name}
     return web.json_response(answer)
 
@@ -128,8 +190,43 @@ async def logout(request: web.Request) -> web.Response:
     who = await caller(request)
     async with request.app["db"].write() as db:
         await sessions.revoke(db, who.session_id)
+        await audit.append(db, audit.by(who, "auth.logout", f"user:{who.user_id}"))
+    # The caller's own session, ended by its own client: its socket stops at its next message
+    # (answered `unauthorized`, then closed). Sessions ended for someone else (below) are
+    # closed at once, everywhere: server/auth/revocation.py.
     request.app["ended_sessions"].add(who.session_id)
     return web.json_response({"ok": True})
+
+
+async def logout_all(request: web.Request) -> web.Response:
+    """Sign out everywhere: every session of the caller's account ends, on every device and
+    paired tablet (and their sockets close, in every process), except the calling one when
+    `keep_current` is true."""
+    who = await caller(request)
+    data = parse(LogoutAll, await json_body(request, empty_ok=True))
+    async with request.app["db"].write() as db:
+        ended = await sessions.revoke_all(db, who.user_id, keep=who.session_id if data.keep_current else None)
+        await audit.append(db, audit.by(who, "auth.logout_all", f"user:{who.user_id}",
+                                        {"ended_sessions": ended, "kept_current": data.keep_current}))
+    await request.app["session_ends"].ended_now(who.user_id, ended)
+    return web.json_response({"ok": True, "ended_sessions": len(ended)})
+
+
+async def end_user_sessions(request: web.Request) -> web.Response:
+    """The administrator ends every session of an account (a lost tablet, a person who left),
+    on every device; the account itself stays (its password still signs in)."""
+    who = await caller(request)
+    if permissions.Role.ADMIN not in who.roles:
+        raise Forbidden("only the administrator ends another account's sessions")
+    user_id = _path_ints(request)["user_id"]
+    parse(EmptyBody, await json_body(request, empty_ok=True))
+    async with request.app["db"].write() as db:
+        if await db.get(User, user_id) is None:
+            raise NotFound(f"account {user_id} does not exist")
+        ended = await sessions.revoke_all(db, user_id)
+        await audit.append(db, audit.by(who, "user.sessions_end", f"user:{user_id}", {"ended_sessions": ended}))
+    await request.app["session_ends"].ended_now(user_id, ended)
+    return web.json_response({"ok": True, "ended_sessions": len(ended)})
 
 
 async def me(request: web.Request) -> web.Response:
@@ -148,6 +245,7 @@ async def pairing_code(request: web.Request) -> web.Response:
         if await db.get(User, data.user_id) is None:
             raise NotFound(f"account {data.user_id} does not exist")
         code, expires = await sessions.new_pairing_code(db, data.user_id, who.user_id, settings.pairing_minutes)
+        await audit.append(db, audit.by(who, "device.pairing_code", f"user:{data.user_id}", {"expires_at": iso(expires)}))
     svg = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
     return web.json_response({"code": code, "expires_at": iso(expires), "qr_svg": svg})
 
@@ -168,7 +266,9 @@ async def revoke_device(request: web.Request) -> web.Response:
         raise Forbidden("only the secretariat revokes devices")
     async with request.app["db"].write() as db:
         device, ended = await sessions.revoke_device(db, _path_ints(request)["device_id"])
-    request.app["ended_sessions"].update(ended)
+        await audit.append(db, audit.by(who, "device.revoke", f"device:{device.id}",
+                                        {"user_id": device.user_id, "ended_sessions": ended}))
+    await request.app["session_ends"].ended_now(device.user_id, ended)
     return web.json_response({"device": sessions.device_dict(device)})
 
 
@@ -231,6 +331,10 @@ async def import_meeting(request: web.Request) -> web.Response:
     pack = await asyncio.to_thread(packs.load, bytes(body))
     async with request.app["db"].write() as db:
         summary = await packs.import_pack(db, pack)
+        # A pack may create accounts: who brought them in is on the record.
+        await audit.append(db, audit.by(who, "meeting.import", f"meeting:{summary['meeting_id']}", {
+            k: summary[k] for k in ("units", "accounts", "participants") if k in summary},
+            meeting_id=summary["meeting_id"]))
     await request.app["fanout"].publish([], lists_changed=True)
     return web.json_response(summary)
 
@@ -268,12 +372,17 @@ def routes() -> list[Route]:
         Route("POST", "/api/auth/login", login, "Sign in with a username and password", Login, public=True),
         Route("POST", "/api/auth/pair", pair, "Pair a device with a one-time code", Pair, public=True),
         Route("POST", "/api/auth/logout", logout, "End the calling session"),
+        Route("POST", "/api/auth/logout-all", logout_all,
+              "Sign out everywhere: end every session of the caller's account (optionally keeping this one)",
+              LogoutAll),
         Route("GET", "/api/auth/me", me, "The signed-in account"),
         Route("POST", "/api/devices/pairing", pairing_code, "Make a one-time pairing code (and its QR code)",
               PairingRequest),
         Route("GET", "/api/devices", devices, "Paired devices (secretariat)"),
         Route("POST", "/api/devices/{device_id}/revoke", revoke_device, "Revoke a device and end its sessions"),
         Route("GET", "/api/users", users, "Accounts (secretariat)"),
+        Route("POST", "/api/users/{user_id}/sessions/end", end_user_sessions,
+              "End every session of an account, on every device (administrator)"),
         Route("GET", "/api/units", units, "The organisation tree, flat"),
         Route("GET", "/api/meetings", meetings, "Meetings the caller may see"),
         Route("GET", "/api/meetings/{meeting_id}", meeting, "A meeting's snapshot"),
@@ -291,6 +400,18 @@ def routes() -> list[Route]:
     from server.api import records  # after the meeting: the minutes and the conclusion notice
 
     fixed += records.routes(Route)
+    from server.api import audit as audit_api  # the audit log (SECURITY.md)
+
+    fixed += audit_api.routes(Route)
+    from server.api import programmes  # work programmes, the weekly schedule, calendar feeds
+
+    fixed += programmes.routes(Route)
+    from server.api import directives  # after the meeting: the follow-up of directives
+
+    fixed += directives.routes(Route)
+    from server.api import conference  # the online conference: its live board and link history
+
+    fixed += conference.routes(Route)
 
     fixed += [
         Route("GET", f"/api/meetings/{{meeting_id}}/comments/summary.{kind}", exports.summary(kind),

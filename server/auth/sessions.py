@@ -33,6 +33,7 @@ class Caller:
     unit_id: int | None
     session_id: int
     device_id: int | None
+    address: str | None = None  # where the request came from (the audit log's `address`)
 
 
 def user_dict(user: User) -> dict:
@@ -82,6 +83,18 @@ async def resolve(db: AsyncSession, token: str | None) -> Caller:
 
 async def revoke(db: AsyncSession, session_id: int) -> None:
     await db.execute(update(Session).where(Session.id == session_id).values(revoked_at=utcnow()))
+
+
+async def revoke_all(db: AsyncSession, user_id: int, keep: int | None = None) -> list[int]:
+    """End every open session of an account, on every device (paired tablets included),
+    except `keep` (the caller's own, when asked); returns the ended session ids. Paired
+    devices stay listed: nothing can act through them again without a new pairing code."""
+    query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None),
+                                  Session.expires_at > utcnow())
+    if keep is not None:
+        query = query.where(Session.id != keep)
+    ended = await db.scalars(query.values(revoked_at=utcnow()).returning(Session.id))
+    return sorted(ended.all())
 
 
 async def revoke_device(db: AsyncSession, device_id: int) -> tuple[Device, list[int]]:

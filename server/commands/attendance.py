@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from sqlalchemy import select
 
+from server.auth.sessions import Caller
 from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
@@ -35,11 +36,12 @@ async def _record(ctx: Context, participant: Participant, status: str, reason: s
     return answer
 
 
-@command("attendance.check_in", MeetingPayload, "Check yourself in", ("POST", "/api/meetings/{meeting_id}/check-in"))
-async def check_in(ctx: Context, data: MeetingPayload) -> dict:
-    if ctx.me is None:
-        raise Forbidden("only a participant of this meeting can check in")
-    return await _record(ctx, ctx.me, "present", "")
+@command("attendance.check_in", MeetingPayload, "Check yourself in (answered once it is durable)",
+         ("POST", "/api/meetings/{meeting_id}/check-in"), direct=True)
+async def check_in(app, caller: Caller, key: str | None, data: MeetingPayload) -> dict:
+    """A direct command: a hall's check-ins are written together, one transaction and one
+    `attendance.updated` per batch (server/commands/attendance_batch.py)."""
+    return await app["checkins"].submit(caller, key, data.meeting_id)
 
 
 @command("attendance.set", AttendanceSet, "Record a participant as present, absent or excused",
@@ -69,12 +71,24 @@ async def point_count(ctx: Context, data: PointCount) -> dict:
     is_staff = bool(ctx.roles & STAFF)
     if not is_staff and not (ctx.me and ctx.me.role == Role.OPERATOR and ctx.me.unit_id == unit.id):
         raise Forbidden("only the point's own operator or the secretariat reports its count")
+    return await record_point_count(ctx, unit, data.seated)
+
+
+async def record_point_count(ctx: Context, unit: Unit, seated: int) -> dict:
+    """Store a point's seated count (its caller checked who may) and send the quorum again;
+    `point.report` of the conference comes here too (server/commands/conference.py)."""
+    if not lifecycle.attendance_open(ctx.meeting.status):
+        raise DomainError(f"attendance is not taken while the meeting is {ctx.meeting.status}")
     row = await ctx.db.get(PointAttendance, (ctx.meeting.id, unit.id))
     if row is None:
-        row = PointAttendance(meeting_id=ctx.meeting.id, unit_id=unit.id, seated=data.seated)
+        row = PointAttendance(meeting_id=ctx.meeting.id, unit_id=unit.id, seated=seated)
         ctx.db.add(row)
-    row.seated, row.at, row.by_user_id = data.seated, utcnow(), ctx.caller.user_id
+    row.seated, row.at, row.by_user_id = seated, utcnow(), ctx.caller.user_id
     await ctx.db.flush()
     answer = {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)}
     ctx.emit("attendance.updated", answer)
+    board = ctx.app["conference"] if ctx.app is not None and "conference" in ctx.app else None
+    if board is not None:  # the conference's roll call shows the count
+        meeting_id = ctx.meeting.id
+        ctx.after_commit.append(lambda: board.invalidate(meeting_id))
     return answer

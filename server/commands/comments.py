@@ -18,7 +18,7 @@ from server.domain import orgtree
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from server.domain.meeting import Status
 from server.domain.permissions import READ_DRAFT, Role
-from server.domain.text import nfc
+from server.domain.text import entered
 from server.store.comment_views import (
     authors,
     comment_dict,
@@ -61,9 +61,7 @@ class _Part(BaseModel):
     @field_validator("quote", mode="after", check_fields=False)
     @classmethod
     def _nfc(cls, value):
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("text cannot contain a NUL character")
-        return nfc(value) if isinstance(value, str) else value
+        return entered(value) if isinstance(value, str) else value
 
 
 class RegionIn(_Part):

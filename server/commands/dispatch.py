@@ -18,7 +18,7 @@ from server.auth.sessions import Caller
 from server.commands.registry import REGISTRY, Context
 from server.domain import permissions
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from server.store import eventlog
+from server.store import audit, eventlog
 from server.store.tables import CommandResult, Meeting, Participant
 
 log = logging.getLogger("phonghop.commands")
@@ -97,6 +97,8 @@ async def execute(app, caller: Caller, name: str, key: str | None, payload: obje
                 raise Forbidden(f"your role may not run {name}")
             result = await spec.handler(ctx, data)
             written = await eventlog.append(session, ctx.meeting, ctx.events) if ctx.events else []
+            if ctx.audited:  # last: the audit lock is held for the rest of the transaction only
+                await audit.append(session, ctx.audited)
             answer = {"result": result, "seq": written[-1].seq if written else None}
             if key is not None:
                 record.result = answer

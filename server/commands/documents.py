@@ -174,6 +174,12 @@ async def update(ctx: Context, data: DocumentUpdate) -> dict:
     readers = await _readers(ctx, data.readers) if data.readers is not None else rules.Readers.from_dict(document.readers)
     wanted = (fields["classification"] or "") if "classification" in fields else document.classification
     classification = rules.check_access(access, readers, wanted)
+    if (access, readers.as_dict(), classification) != (document.access, document.readers, document.classification):
+        # Who may read it changed: a permission change, on the audit log.
+        ctx.audit("document.access", f"document:{document.id}", {
+            "access": access, "readers": readers.as_dict(), "classification": classification,
+            "was": {"access": document.access, "readers": document.readers,
+                    "classification": document.classification}})
     # Some readers may lose it: everyone drops it, then its readers are sent it again.
     readers_changed = document.published_at is not None and (
         access != document.access or readers.as_dict() != rules.Readers.from_dict(document.readers).as_dict()
@@ -291,6 +297,7 @@ async def recall(ctx: Context, data: DocumentMany) -> dict:
     ctx.db.add(row)
     await ctx.db.flush()
     ctx.emit("document.recalled", {"recall_id": row.id, "document_ids": ids})
+    ctx.audit("document.recall", f"recall:{row.id}", {"document_ids": ids})
     for d in docs:
         ctx.events += await views.changed_events(ctx.db, d)
     if ctx.meeting.presenting and ctx.meeting.presenting.get("document_id") in ids:

@@ -73,6 +73,7 @@ async def add(ctx: Context, data: ParticipantAdd) -> dict:
     )
     ctx.db.add(p)
     await ctx.db.flush()  # a second invitation of the same account fails here, cleanly
+    ctx.audit("participant.add", f"participant:{p.id}", {"user_id": p.user_id, "role": p.role, "voting": p.voting})
     ctx.emit("participant.updated", {"participant": participant_dict(p)})
     ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
     ctx.lists_changed = data.user_id is not None
@@ -85,8 +86,12 @@ async def update(ctx: Context, data: ParticipantUpdate) -> dict:
     _open(ctx)
     _role(data.role)
     p = await _participant(ctx, data.participant_id)
+    was = {"role": p.role, "voting": p.voting}
     for name, value in data.changes(keep={"meeting_id", "participant_id"}, required={"role", "voting", "title"}).items():
         setattr(p, name, value)
+    if {"role": p.role, "voting": p.voting} != was:  # a role or a vote given or taken: on the audit log
+        ctx.audit("participant.update", f"participant:{p.id}",
+                  {"user_id": p.user_id, "role": p.role, "voting": p.voting, "was": was})
     await ctx.db.flush()
     ctx.emit("participant.updated", {"participant": participant_dict(p)})
     ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
@@ -103,6 +108,7 @@ async def remove(ctx: Context, data: ParticipantRef) -> dict:
         await ctx.db.delete(attendance)
     await ctx.db.delete(p)
     await ctx.db.flush()
+    ctx.audit("participant.remove", f"participant:{p.id}", {"user_id": p.user_id, "role": p.role})
     ctx.emit("participant.removed", {"participant_id": p.id})
     ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
     ctx.lists_changed = p.user_id is not None

@@ -20,7 +20,8 @@ from server.domain import polls as rules
 from server.domain.errors import DomainError, Forbidden, NotFound
 from server.domain.meeting import Status
 from server.domain.permissions import STAFF, Role
-from server.store import eventlog
+from server.domain.times import iso
+from server.store import audit, eventlog
 from server.store.ballots import Cast
 from server.store.poll_views import ballots_of, domain_poll, point_counts, wire
 from server.store.tables import (
@@ -94,6 +95,11 @@ class PollHands(PollRef):
     counts: dict[str, Count]
 
 
+# A poll's fields that may be left out but never set to null.
+NOT_NULL = frozenset({"secret", "min_selections", "max_selections", "seats", "majority", "quorum", "quorum_of",
+                      "may_change_vote"})
+
+
 def policy(ctx_settings: object) -> rules.PollPolicy:
     return rules.PollPolicy(allow_secret=getattr(ctx_settings, "secret_polls", "allow") != "forbid")
 
@@ -160,7 +166,8 @@ async def create(ctx: Context, data: PollCreate) -> dict:
         may_change_vote=False, majority=rules.more_than_half(rules.Base.MEMBERS).as_dict(), state="draft",
         entitled=[], points_present={}, members=0,
     )
-    await _apply(ctx, row, data.changes(keep={"meeting_id", "kind", "title"}))
+    # As poll.update: a null for a field that cannot be empty is refused (it was a 500: issue 8, fuzzing).
+    await _apply(ctx, row, data.changes(keep={"meeting_id", "kind", "title"}, required=NOT_NULL))
     ctx.db.add(row)
     await ctx.db.flush()
     return {"poll_id": row.id, **await _emit(ctx, row)}
@@ -170,11 +177,7 @@ async def create(ctx: Context, data: PollCreate) -> dict:
 async def update(ctx: Context, data: PollUpdate) -> dict:
     row = await _poll(ctx, data.poll_id)
     _draft(row)
-    fields = data.changes(
-        keep={"meeting_id", "poll_id"},
-        required={"kind", "title", "secret", "min_selections", "max_selections", "seats", "majority", "quorum",
-                  "quorum_of", "may_change_vote"},
-    )
+    fields = data.changes(keep={"meeting_id", "poll_id"}, required={"kind", "title", *NOT_NULL})
     await _apply(ctx, row, fields)
     return await _emit(ctx, row)
 
@@ -218,6 +221,8 @@ async def open_(ctx: Context, data: PollOpen) -> dict:
     row.points_present, row.members = dict(opened.points_present), opened.members
     if row.deadline is not None and ctx.app is not None:
         ctx.app["poll_progress"].deadline_set()
+    ctx.audit("poll.open", f"poll:{row.id}", {"title": row.title, "kind": row.kind, "secret": row.secret,
+                                             "entitled": len(row.entitled), "deadline": iso(row.deadline)})
     return await _emit(ctx, row)
 
 
@@ -231,6 +236,10 @@ async def _close(ctx: Context, row: PollRow) -> dict:
     tally = rules.count_votes(closed, await ballots_of(ctx.db, row), hands)
     row.state, row.closed_at = str(closed.state), closed.closed_at
     row.result = rules.evaluate(closed, tally).as_dict()
+    # Who closed it, when, and the figures it closed on; never who chose what.
+    ctx.audit("poll.close", f"poll:{row.id}", {
+        "title": row.title, "secret": row.secret, "by_deadline": ctx.caller.user_id == 0,
+        "outcome": row.result.get("outcome"), "cast": row.result.get("tally", {}).get("cast")})
     return await _emit(ctx, row)
 
 
@@ -245,6 +254,7 @@ async def publish(ctx: Context, data: PollRef) -> dict:
     row = await _poll(ctx, data.poll_id)
     published = rules.publish_poll(domain_poll(row), utcnow())
     row.state, row.published_at = str(published.state), published.published_at
+    ctx.audit("poll.publish", f"poll:{row.id}", {"title": row.title})
     return await _emit(ctx, row)
 
 
@@ -267,6 +277,7 @@ async def close_at_deadline(app, poll_id: int) -> None:
             return  # closed by hand meanwhile
         await _close(ctx, row)
         written = await eventlog.append(db, meeting, ctx.events)
+        await audit.append(db, ctx.audited)
     await app["fanout"].publish([eventlog.wire(e) for e in written])
 
 
@@ -278,11 +289,12 @@ async def close_at_deadline(app, poll_id: int) -> None:
 async def vote(app, caller: Caller, key: str | None, data: PollVote) -> dict:
     """A direct command: no per-command transaction (that would be one fsync per ballot).
 
-    The ballot writer does everything in its group commit: it finds the caller's
-    participant row for the whole batch in one query, checks the permission and the
-    ballot against the poll's frozen entitled list, stores the ballot with the
-    idempotency record, and answers after that commit. Nothing is read here, so a
-    hall voting at once costs one read per batch, not one per vote.
+    The ballot writer does everything in its group commit: it checks the caller's
+    session and finds the caller's participant row for the whole batch in one query
+    each, checks the permission and the ballot against the poll's frozen entitled
+    list, stores the ballot with the idempotency record, and answers after that
+    commit. Nothing is read here, so a hall voting at once costs one read per batch,
+    not one per vote.
     """
     payload: dict = {}
     if data.choice is not None:
@@ -293,7 +305,7 @@ async def vote(app, caller: Caller, key: str | None, data: PollVote) -> dict:
         payload["kept"] = data.kept
     return await app["ballots"].submit(
         Cast(meeting_id=data.meeting_id, poll_id=data.poll_id, participant_id=None, user_id=caller.user_id,
-             key=key, payload=payload, roles=caller.roles)
+             key=key, payload=payload, roles=caller.roles, session_id=caller.session_id or None)
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.sessions import Caller
 from server.domain.errors import Invalid
-from server.domain.text import nfc
+from server.domain.text import entered
 from server.domain.times import aware
 from server.store.eventlog import Pending
 from server.store.tables import Meeting, Participant
@@ -37,12 +37,6 @@ def _moment(value: datetime) -> datetime:
 Moment = Annotated[datetime, AfterValidator(_moment)]
 
 
-def _text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text cannot contain a NUL character")
-    return nfc(value)
-
-
 class Payload(BaseModel):
     """Base of every command schema: unknown fields are refused, text arrives as NFC."""
 
@@ -52,9 +46,9 @@ class Payload(BaseModel):
     @classmethod
     def _nfc(cls, value):
         if isinstance(value, str):
-            return _text(value)
+            return entered(value)
         if isinstance(value, list):
-            return [_text(v) if isinstance(v, str) else v for v in value]
+            return [entered(v) if isinstance(v, str) else v for v in value]
         return value
 
     def changes(self, *, keep: set[str], required: set[str] = frozenset()) -> dict:
@@ -94,9 +88,18 @@ class Context:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # What the command's `prepare` made before the transaction (a rendered document), or None.
     prepared: object = None
+    # Audit records of this command (server/store/audit.py), appended as its transaction's last write.
+    audited: list = field(default_factory=list)
 
     def emit(self, type: str, data: dict, audience: str = "meeting") -> None:
         self.events.append(Pending(type, data, audience))
+
+    def audit(self, action: str, target: str, details: dict | None = None) -> None:
+        """Put a security-relevant act of this command on the audit log, with its commit."""
+        from server.store.audit import by
+
+        self.audited.append(by(self.caller, action, target, details,
+                               meeting_id=self.meeting.id if self.meeting is not None else None))
 
 
 Handler = Callable[[Context, Payload], Awaitable[dict]]

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from server.commands.conference import follow_speech
 from server.commands.registry import Context, Id, MeetingPayload, command
 from server.domain import speakers as rules
 from server.domain.errors import DomainError, Forbidden, NotFound
@@ -172,7 +173,9 @@ async def start(ctx: Context, data: SpeakerStart) -> dict:
     rows = await _rows(ctx)
     row = _find(rows, data.request_id)
     now = utcnow()
-    return await _step(ctx, rows, lambda lst: rules.start(lst, now, str(row.id), limit=data.limit_seconds))
+    answer = await _step(ctx, rows, lambda lst: rules.start(lst, now, str(row.id), limit=data.limit_seconds))
+    await follow_speech(ctx, rows)  # a point's speech brings its feed to the conference
+    return answer
 
 
 @command("speaker.stop", SpeakerStop, "End the current speech; its duration is kept",
@@ -186,7 +189,9 @@ async def stop(ctx: Context, data: SpeakerStop) -> dict:
         if row.state != "speaking":
             raise rules.SpeakerError("not_speaking", request=str(row.id))
     now = utcnow()
-    return await _step(ctx, rows, lambda lst: rules.stop(lst, now))
+    answer = await _step(ctx, rows, lambda lst: rules.stop(lst, now))
+    await follow_speech(ctx, rows)  # the conference's main feed goes back to the host
+    return answer
 
 
 @command("speaker.summary", SpeakerSummary, "Write the summary of a speech for the minutes",

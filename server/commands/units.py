@@ -91,4 +91,5 @@ async def create_user(ctx: Context, data: UserCreate) -> dict:
     )
     ctx.db.add(user)
     await ctx.db.flush()
+    ctx.audit("user.create", f"user:{user.id}", {"username": user.username, "roles": user.roles})
     return {"user": user_dict(user)}

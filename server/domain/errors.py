@@ -43,3 +43,17 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     code = "unauthorized"
     status = 401
+
+
+class Unavailable(DomainError):
+    """A service the server depends on (its database, Redis) cannot be reached just now.
+    Nothing is applied twice by sending the same command again with the same key."""
+
+    code = "unavailable"
+    status = 503
+    retry_after = 2  # seconds, as the REST answer's Retry-After
+
+    def __init__(self, message: str = "Máy chủ tạm thời không kết nối được cơ sở dữ liệu; vui lòng gửi lại. / "
+                 "The server cannot reach its database just now; send the same command again with the same key "
+                 "(it is never applied twice).") -> None:
+        super().__init__(message)

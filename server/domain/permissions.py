@@ -34,6 +34,8 @@ PARTICIPANT = frozenset(MEETING_ROLES)
 STAFF = frozenset({Role.ADMIN, Role.SECRETARIAT, Role.SECRETARY})
 # Those who may see the secretariat's audience of the event log.
 SECRETARIAT_AUDIENCE = STAFF | {Role.CHAIR}
+# The office of the party committee: writes the programmes and the weekly schedule, reads their drafts.
+OFFICE = frozenset({Role.ADMIN, Role.SECRETARIAT})
 
 MATRIX: dict[str, frozenset[Role]] = {
     "unit.create": frozenset({Role.ADMIN}),
@@ -76,6 +78,21 @@ MATRIX: dict[str, frozenset[Role]] = {
     "speaker.start": STAFF | {Role.CHAIR},
     "speaker.stop": STAFF | {Role.CHAIR},
     "speaker.summary": STAFF,
+    # The online conference (docs/conference.md): the secretariat schedules and invites; the chair
+    # (or the secretariat) runs it and the floor; a point's operator reports for its own point (the
+    # handler checks which). A point asks for the floor with speaker.request.
+    "conference.schedule": STAFF,
+    "conference.invite": STAFF,
+    "conference.uninvite": STAFF,
+    "conference.open": STAFF | {Role.CHAIR},
+    "conference.lock": STAFF | {Role.CHAIR},
+    "conference.unlock": STAFF | {Role.CHAIR},
+    "conference.end": STAFF | {Role.CHAIR},
+    "conference.mute_all": STAFF | {Role.CHAIR},
+    "floor.grant": STAFF | {Role.CHAIR},
+    "floor.revoke": STAFF | {Role.CHAIR},
+    "point.report": STAFF | {Role.OPERATOR},
+    "point.test_result": STAFF | {Role.OPERATOR},
     "comment_round.open": STAFF,
     "comment_round.close": STAFF,
     # Participants, and in a round addressed to units any account of those units: the handler checks.
@@ -99,6 +116,25 @@ MATRIX: dict[str, frozenset[Role]] = {
     "conclusion_notice.draft": STAFF,
     "conclusion_notice.update": STAFF,
     "conclusion_notice.issue": STAFF,
+    # Directives (docs/directives.md): the secretariat assigns, accepts, cancels, reopens and
+    # brings them back on a later agenda; the responsible people and the accounts of the
+    # responsible units (and of the units below them) report: the handler checks who answers for it.
+    "directive.create": STAFF,
+    "directive.update": STAFF,
+    "directive.report": frozenset({Role.ACCOUNT}),
+    "directive.accept": STAFF,
+    "directive.cancel": STAFF,
+    "directive.reopen": STAFF,
+    "directive.add_to_agenda": STAFF,
+    # Work programmes and the weekly schedule (docs/programmes.md): the office (văn phòng cấp ủy)
+    # writes them; everyone signed in reads what is published (the read routes check that).
+    **{name: OFFICE for name in (
+        "programme.create", "programme.update", "programme.publish",
+        "programme.entry_add", "programme.entry_update", "programme.entry_remove", "programme.entry_set_state",
+        "programme.create_meeting",
+        "schedule.entry_add", "schedule.entry_update", "schedule.entry_cancel", "schedule.entry_restore",
+        "schedule.entry_remove", "schedule.publish", "schedule.create_meeting",
+    )},
 }
 
 # Reading a meeting: any participant once published; drafts only its staff.

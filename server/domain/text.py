@@ -7,6 +7,7 @@ every search compares `fold`ed strings; every list of people sorts by `name_key`
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 # Combining marks that make a distinct letter of the Vietnamese alphabet (ă â ê ô ơ ư)
@@ -28,6 +29,20 @@ _RANK = {letter: i for i, letter in enumerate(_ALPHABET)}
 def nfc(text: str) -> str:
     """Normalise to Unicode NFC; every stored string goes through here."""
     return unicodedata.normalize("NFC", text)
+
+
+# What XML 1.0 cannot carry (C0 controls other than tab and line breaks, lone surrogates,
+# U+FFFE/U+FFFF): such text would be stored and then break the DOCX, XLSX and PDF made from
+# it, so it is refused where it enters.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def entered(text: str) -> str:
+    """Text arriving from outside, in NFC; ValueError names the first character no document can hold."""
+    bad = _NOT_TEXT.search(text)
+    if bad is not None:
+        raise ValueError(f"text cannot contain the control character U+{ord(bad.group()):04X}")
+    return nfc(text)
 
 
 def fold(text: str) -> str:

@@ -21,6 +21,26 @@ close writes the rest in its own transaction). Then the batch is written with th
 voter marks in participant order, the ballots in a shuffled order under random ids,
 no time, and idempotency records that hold no receipt and are added in user order, so
 neither insert order nor row ids pair a voter with a ballot.
+
+Where a batch runs. A hall votes while the same event loop reads a thousand sockets
+and sends their answers; every statement of a batch through aiosqlite is four hand-offs
+between the loop and aiosqlite's thread, and each waits for a turn of that busy loop
+(27 of them per batch: 60 ms for 35 ballots, measured with `phonghop bench votes`). So
+the batch's transaction runs whole in the writer's own thread, on its own connection,
+while the loop holds `Database.write()` for it: one hand-off per batch. On SQLite that
+connection opens the same file with the same pragmas (WAL, synchronous=FULL), and
+holding `Database.write()` shares SQLite's single writer fairly with every other command
+of the process. On PostgreSQL it is a psycopg connection: through asyncpg the same batch
+was a round trip per statement, each waiting for a turn of the loop (112 ms a batch in
+a hall's burst, p99 of the answers 781 ms); the row lock on the poll (FOR UPDATE) still
+orders a batch against a close in any process. A database that lives only in its
+connection (SQLite ":memory:", in tests) keeps the batch in the session, through
+`run_sync`.
+
+Who may vote is checked in the batch too: the caller's session (not ended, not
+expired, account active), the caller's roles and participant row are read in the
+transaction that stores the ballot, so the socket layer need not read the session
+again for each ballot of a burst.
 """
 
 from __future__ import annotations
@@ -30,19 +50,26 @@ import contextlib
 import logging
 import os
 import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import partial
 
-from sqlalchemy import event, insert, select, tuple_
+from prometheus_client import Histogram
+from sqlalchemy import Engine, Row, bindparam, create_engine, event, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.domain import permissions
 from server.domain import polls as rules
-from server.domain.errors import DomainError, Forbidden, NotFound
-from server.store.poll_views import domain_poll, voted_counts
-from server.store.tables import CommandResult, NamedBallot, Participant, PollVoter, SecretBallot, utcnow
+from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized, Unavailable
+from server.store.db import _sqlite_pragmas, unreachable
+from server.store.poll_views import domain_poll
+from server.store.tables import CommandResult, NamedBallot, Participant, PollVoter, SecretBallot, User, utcnow
 from server.store.tables import Poll as PollRow
+from server.store.tables import Session as SessionRow
 
 log = logging.getLogger("phonghop.ballots")
 
@@ -53,6 +80,14 @@ SECRET_BATCH = 5  # k of docs/ballot-secrecy.md: a voter mark shares its transac
 # receipt is never stored next to the voter (docs/deliberation.md).
 SECRET_REPLAY = {"result": {"accepted": True, "already_voted": True, "receipt": None}, "seq": None}
 _shuffle = random.SystemRandom().shuffle
+
+# Where a vote's time goes on the server, for operations and `phonghop bench votes`.
+BATCH_SECONDS = Histogram("phonghop_ballot_batch_seconds", "One group commit of the ballot writer, lock to commit",
+                          buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5))
+BATCH_BALLOTS = Histogram("phonghop_ballot_batch_ballots", "Ballots taken into one group commit",
+                          buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
+WAIT_SECONDS = Histogram("phonghop_ballot_wait_seconds", "A ballot from its hand-over to the writer to its answer",
+                         buckets=(.005, .01, .02, .05, .1, .2, .3, .5, 1, 2, 5))
 
 
 def _internal() -> DomainError:
@@ -71,7 +106,11 @@ class Cast:
     key: str | None
     payload: dict  # the domain's ballot payload: {"choice"} | {"selected"} | {"kept"}
     roles: frozenset[str] = frozenset()  # the caller's global roles; the meeting role is added in the batch
+    # The caller's session, checked in the batch (ended, expired, account disabled: refused)
+    # and the source of the caller's current roles; None: checked by whoever made the Cast.
+    session_id: int | None = None
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    at: float = field(default_factory=time.perf_counter)  # handed over (for the wait histogram)
 
 
 Outcome = dict | BaseException
@@ -111,6 +150,10 @@ class BallotWriter:
         self.followers: dict[Cast, list[tuple[Cast, str]]] = {}
         self.batches = 0  # transactions written, for the benchmark
         self._task: asyncio.Task | None = None
+        # The batch runs in this thread on its own connection (see above).
+        self._engine = _own_engine(db)
+        self._entitled: dict[tuple[int, object], frozenset[str]] = {}
+        self._thread: ThreadPoolExecutor | None = None
 
     # --- life ---------------------------------------------------------------------
 
@@ -124,6 +167,11 @@ class BallotWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._engine is not None:
+            self._engine.dispose()
         # Nothing pending was acknowledged: its callers are told to send again.
         for items in self.pending.values():
             for cast, _ in items:
@@ -158,18 +206,29 @@ class BallotWriter:
     async def _write(self, batch: list[Cast], *, sweep: bool = False) -> None:
         for attempt in range(2):
             try:
+                started = time.perf_counter()
                 async with self.db.write() as session:
-                    plan = await self._apply(session, batch, self.pending, sweep=sweep)
+                    plan = await self._in_transaction(session, batch, sweep)
                 # No await between the commit and _commit: the pending buffer and the
                 # futures move exactly with what is durable.
                 self.batches += 1
+                BATCH_SECONDS.observe(time.perf_counter() - started)
+                BATCH_BALLOTS.observe(len(batch))
                 self._commit(plan)
                 return
             except IntegrityError:
                 # Another process stored one of these voters or keys after our read; the
                 # second attempt reads again and refuses that ballot alone.
                 log.warning("ballot batch of %d hit a constraint (attempt %d)", len(batch), attempt + 1)
-            except Exception:
+            except Exception as exc:
+                if unreachable(exc):
+                    # The database is down or restarting (issue 8): every ballot of the batch is
+                    # refused as `unavailable`, and the voters' retries with the same keys count once.
+                    log.warning("ballot batch of %d: the database is unreachable (%s)", len(batch),
+                                type(exc).__name__)
+                    for cast in batch:
+                        self._settle(cast, Unavailable())
+                    return
                 log.exception("ballot batch of %d failed", len(batch))
                 break
         if len(batch) > 1:
@@ -178,6 +237,30 @@ class BallotWriter:
             return
         for cast in batch:
             self._settle(cast, _internal())
+
+    async def _in_transaction(self, session: AsyncSession, batch: list[Cast], sweep: bool) -> _Plan:
+        """The batch's transaction, committed when this returns; the caller holds `db.write()`."""
+        if self._engine is None:
+            # A database only the session's connection sees: in the session, whose commit is the caller's.
+            return await session.run_sync(self._apply, batch, self.pending, sweep=sweep)
+        # The whole transaction in the writer's thread, committed there. The session of
+        # `db.write()` is left untouched (it commits nothing, and opens no connection);
+        # on SQLite holding it keeps every other writer of this process out meanwhile.
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="ballot-writer")
+        pending = {pid: list(items) for pid, items in self.pending.items()}
+        work = asyncio.get_running_loop().run_in_executor(self._thread, partial(self._alone, batch, pending, sweep))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # Stopping: the thread goes on to its commit. Answer what it made durable.
+            with contextlib.suppress(Exception):
+                self._commit(await work)
+            raise
+
+    def _alone(self, batch: list[Cast], pending: Pending, sweep: bool) -> _Plan:
+        with Session(self._engine, expire_on_commit=False) as s, s.begin():
+            return self._apply(s, batch, pending, sweep=sweep)
 
     def _commit(self, plan: _Plan) -> None:
         for cast, outcome in plan.done:
@@ -196,6 +279,7 @@ class BallotWriter:
 
     def _settle(self, cast: Cast, outcome: Outcome) -> None:
         if not cast.future.done():
+            WAIT_SECONDS.observe(time.perf_counter() - cast.at)
             if isinstance(outcome, BaseException):
                 cast.future.set_exception(outcome)
             else:
@@ -213,55 +297,59 @@ class BallotWriter:
         else:
             self._settle(follower, SECRET_REPLAY)
 
-    async def _apply(self, s: AsyncSession, casts: list[Cast], pending: Pending, *,
-                     force: frozenset[int] = frozenset(), sweep: bool = False) -> _Plan:
+    def _apply(self, s: Session, casts: list[Cast], pending: Pending, *,
+               force: frozenset[int] = frozenset(), sweep: bool = False) -> _Plan:
+        """Check and stage one batch in the transaction of `s` (plain, synchronous Session:
+        in the writer's thread on SQLite, through `AsyncSession.run_sync` otherwise)."""
         plan = _Plan()
         now = utcnow()
         poll_ids = {c.poll_id for c in casts} | set(force) | (set(pending) if sweep else set())
         # FOR UPDATE (PostgreSQL): a close in another transaction waits for this batch,
         # or this batch waits for the close and then sees the poll closed.
-        rows = {
-            r.id: r
-            for r in (await s.scalars(select(PollRow).where(PollRow.id.in_(poll_ids)).with_for_update())).all()
-        } if poll_ids else {}
-        stored: dict[tuple[int, str], CommandResult] = {}
+        db = s.connection()  # Core rows: the statements are built once (below the class), no ORM objects
+        rows = {r.id: r for r in db.execute(_POLLS, {"ids": list(poll_ids)})} if poll_ids else {}
+        stored: dict[tuple[int, str], Row] = {}
         keyed = [c for c in casts if c.key is not None]
         if keyed:
-            # Pairs, not two IN lists: (users x keys) would probe every combination.
-            found = await s.execute(
-                select(CommandResult.user_id, CommandResult.key, CommandResult.name, CommandResult.result).where(
-                    tuple_(CommandResult.user_id, CommandResult.key).in_({(c.user_id, c.key) for c in keyed})
-                )
-            )
-            stored = {(r.user_id, r.key): r for r in found.all()}
+            found = db.execute(_KEYS, {"pairs": list({(c.user_id, c.key) for c in keyed})})
+            stored = {(r.user_id, r.key): r for r in found}
+        live: dict[int, tuple[int, frozenset[str]]] = {}  # session id -> (user id, current global roles)
+        session_ids = {c.session_id for c in casts if c.session_id is not None}
+        if session_ids:
+            # The rules of `sessions.resolve`, for the whole batch in one query.
+            found = db.execute(_SESSIONS, {"ids": list(session_ids)})
+            live = {sid: (uid, frozenset(roles or [])) for sid, uid, revoked_at, expires_at, active, roles in found
+                    if revoked_at is None and expires_at > now and active}
         unknown = {(c.meeting_id, c.user_id) for c in casts if c.participant_id is None}
         members: dict[tuple[int, int], tuple[int, str]] = {}
         if unknown:
             # One query for the whole batch instead of one read per vote on the way in.
-            found = await s.execute(
-                select(Participant.meeting_id, Participant.user_id, Participant.id, Participant.role)
-                .where(tuple_(Participant.meeting_id, Participant.user_id).in_(unknown))
-            )
-            members = {(m, u): (pid, role) for m, u, pid, role in found.all()}
+            found = db.execute(_MEMBERS, {"pairs": list(unknown)})
+            members = {(m, u): (pid, role) for m, u, pid, role in found}
+        # Of this batch's voters, those already on the polls' signature sheets, and how
+        # many each sheet holds: a probe of the key and a count, not the whole sheet
+        # (read once per batch, the sheet made a hall's burst quadratic).
         voted: dict[int, set[int]] = {pid: set() for pid in rows}
         cast_polls = {c.poll_id for c in casts} & set(rows)
-        if cast_polls:
-            # The polls' whole signature sheets: one range scan of the key, cheaper than
-            # probing for hundreds of ids, and it gives the counts as well.
-            sheet = await s.execute(
-                select(PollVoter.poll_id, PollVoter.participant_id).where(PollVoter.poll_id.in_(cast_polls)))
-            for pid, participant_id in sheet.all():
+        voters = {c.participant_id for c in casts if c.participant_id is not None} | {m[0] for m in members.values()}
+        if cast_polls and voters:
+            for pid, participant_id in db.execute(_SHEET, {"polls": list(cast_polls), "voters": list(voters)}):
                 voted[pid].add(participant_id)
-        counts = {pid: len(voted[pid]) for pid in voted}
-        missing = [pid for pid in rows if pid not in {c.poll_id for c in casts}]
-        if missing:
-            counts.update(await voted_counts(s, missing))
-        domain = {pid: domain_poll(r) for pid, r in rows.items()}
+        counts = dict.fromkeys(rows, 0)
+        if rows:
+            counts.update(db.execute(_COUNTS, {"polls": list(rows)}).all())
+        domain = {pid: self._domain(r) for pid, r in rows.items()}
         inflight = {(pid, c.participant_id): c for pid, items in pending.items() for c, _ in items}
         seen_keys: dict[tuple[int, str], Cast] = {}
         new_secret: Pending = {}
 
         for c in casts:
+            if c.session_id is not None:
+                session = live.get(c.session_id)
+                if session is None or session[0] != c.user_id:
+                    plan.done.append((c, Unauthorized("the session has ended: sign in again")))
+                    continue
+                c.roles = session[1]
             if c.key is not None:
                 k = (c.user_id, c.key)
                 if k in stored:
@@ -312,7 +400,7 @@ class BallotWriter:
                 inflight[(c.poll_id, c.participant_id)] = c
                 continue
             if already:  # may_change_vote: the named ballot is replaced, the count stays
-                named = await s.get(NamedBallot, (c.poll_id, c.participant_id))
+                named = s.get(NamedBallot, (c.poll_id, c.participant_id))
                 named.selections, named.status, named.at = list(ballot.selections), str(ballot.status), now
             else:
                 plan.rows[PollVoter].append({"poll_id": c.poll_id, "participant_id": c.participant_id})
@@ -339,13 +427,24 @@ class BallotWriter:
                 plan.touched.add((row.meeting_id, row.id))
             elif pid in new_secret:
                 plan.new_pending[pid] = new_secret[pid]
-        await s.flush()
+        s.flush()
         for table, values in plan.rows.items():  # parents first: voter marks, ballots, then records
             if values:
-                await s.execute(insert(table.__table__), values)
+                db.execute(_INSERTS[table], values)
         return plan
 
-    def _write_secret(self, s: AsyncSession, row: PollRow, waiting: list[tuple[Cast, rules.Ballot]],
+    def _domain(self, row: Row) -> rules.Poll:
+        """`domain_poll(row)`, with the entitled set (a thousand ids) made once per poll:
+        it is frozen when the poll opens, so (id, opened_at) names it for good."""
+        key = (row.id, row.opened_at)
+        entitled = self._entitled.get(key)
+        if entitled is None:
+            if len(self._entitled) > 64:
+                self._entitled.clear()
+            entitled = self._entitled[key] = frozenset(str(i) for i in row.entitled or [])
+        return replace(domain_poll(_WithoutEntitled(row)), entitled=entitled)
+
+    def _write_secret(self, s: Session, row: Row, waiting: list[tuple[Cast, rules.Ballot]],
                       count: int, plan: _Plan) -> None:
         # Three independent orders: voter marks by participant id, ballots shuffled,
         # idempotency records by user id; the answer carries the batch's final count.
@@ -381,7 +480,7 @@ class BallotWriter:
         taken = self.pending.pop(poll_id, [])
         if not taken:
             return
-        plan = await self._apply(s, [], {poll_id: taken}, force=frozenset({poll_id}))
+        plan = await s.run_sync(self._apply, [], {poll_id: taken}, force=frozenset({poll_id}))
 
         def committed(_session) -> None:
             self._commit(plan)
@@ -391,3 +490,57 @@ class BallotWriter:
 
         event.listen(s.sync_session, "after_commit", committed, once=True)
         event.listen(s.sync_session, "after_soft_rollback", rolled_back, once=True)
+
+
+class _WithoutEntitled:
+    """A poll row whose `entitled` reads empty (BallotWriter._domain adds its cached set)."""
+
+    __slots__ = ("_row",)
+    entitled = ()
+
+    def __init__(self, row: Row) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str):
+        return getattr(self._row, name)
+
+
+# A batch's statements, built once: Core, expanding IN lists, no ORM objects.
+_polls, _results, _sessions = PollRow.__table__, CommandResult.__table__, SessionRow.__table__
+_users, _participants, _voters = User.__table__, Participant.__table__, PollVoter.__table__
+# FOR UPDATE (PostgreSQL): a close in another transaction waits for this batch, or this
+# batch waits for the close and then sees the poll closed.
+_POLLS = select(_polls).where(_polls.c.id.in_(bindparam("ids", expanding=True))).with_for_update()
+# Pairs, not two IN lists: (users x keys) would probe every combination.
+_KEYS = (select(_results.c.user_id, _results.c.key, _results.c.name, _results.c.result)
+         .where(tuple_(_results.c.user_id, _results.c.key).in_(bindparam("pairs", expanding=True))))
+_SESSIONS = (select(_sessions.c.id, _sessions.c.user_id, _sessions.c.revoked_at, _sessions.c.expires_at,
+                    _users.c.active, _users.c.roles)
+             .join(_users, _users.c.id == _sessions.c.user_id)
+             .where(_sessions.c.id.in_(bindparam("ids", expanding=True))))
+_MEMBERS = (select(_participants.c.meeting_id, _participants.c.user_id, _participants.c.id, _participants.c.role)
+            .where(tuple_(_participants.c.meeting_id, _participants.c.user_id)
+                   .in_(bindparam("pairs", expanding=True))))
+_SHEET = (select(_voters.c.poll_id, _voters.c.participant_id)
+          .where(_voters.c.poll_id.in_(bindparam("polls", expanding=True)),
+                 _voters.c.participant_id.in_(bindparam("voters", expanding=True))))
+_COUNTS = (select(_voters.c.poll_id, func.count()).where(_voters.c.poll_id.in_(bindparam("polls", expanding=True)))
+           .group_by(_voters.c.poll_id))
+_INSERTS = {model: insert(model.__table__) for model in (PollVoter, NamedBallot, SecretBallot, CommandResult)}
+
+
+def _own_engine(db) -> Engine | None:
+    """A synchronous engine on the same database, for the writer's thread: SQLite on a
+    file, or PostgreSQL through psycopg. None for a database that lives only in its
+    connection (":memory:"), whose batches stay in the session."""
+    url = db.engine.url
+    if url.get_backend_name() == "postgresql":
+        # One connection, only ever used by the writer's one thread.
+        return create_engine(url.set(drivername="postgresql+psycopg"), pool_size=1, max_overflow=0,
+                             pool_pre_ping=True)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    engine = create_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=0,
+                           connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine

@@ -497,3 +497,304 @@ class MeetingRecord(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     pdf_size: Mapped[int | None] = mapped_column(BigInteger)
     signed_by: Mapped[str | None] = mapped_column(String(500))  # the signing certificate's subject
+
+
+# --- After the meeting: directives and their follow-up (docs/directives.md) ------------
+
+
+class Directive(Base):
+    """A directive (ý kiến chỉ đạo, nhiệm vụ) given at a meeting, from the chair's conclusion on
+    an item or added by the secretariat. Whether it is overdue is never stored: it is read from
+    `deadline` and today's date in Vietnam (server/domain/directives.py)."""
+
+    __tablename__ = "directives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    # The item whose conclusion it comes from; None: added directly.
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text, default="")
+    folded: Mapped[str] = mapped_column(Text, default="")  # domain.text.fold(title, content): search
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)  # đơn vị chủ trì
+    deadline: Mapped[date | None] = mapped_column(Date)  # a day in Asia/Ho_Chi_Minh
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new|in_progress|reported|completed|cancelled
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, from the last report
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last report
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DirectiveUnit(Base):
+    """A coordinating unit (đơn vị phối hợp) of a directive."""
+
+    __tablename__ = "directive_units"
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DirectivePerson(Base):
+    """A person responsible for a directive."""
+
+    __tablename__ = "directive_people"
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DirectiveReport(Base):
+    """A progress report (báo cáo tiến độ) by a responsible person or unit."""
+
+    __tablename__ = "directive_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), index=True)
+    percent: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # the reporter's unit then
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DirectiveEvidence(Base):
+    """A file attached as evidence, stored by its SHA-256 (agendas/storage.py). Uploaded first,
+    then attached to a report by `directive.report` (`report_id` is None until then)."""
+
+    __tablename__ = "directive_evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("directive_reports.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # pdf | jpeg | png | office
+    size: Mapped[int] = mapped_column(BigInteger)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DirectiveHistory(Base):
+    """One step in a directive's life: created, updated, reported, accepted, cancelled,
+    reopened, scheduled (put on a meeting's agenda)."""
+
+    __tablename__ = "directive_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # the status after the step
+    note: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # {field: [old, new]}
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DirectiveAgendaLink(Base):
+    """A directive brought back on a later meeting's agenda, to review how it was carried out."""
+
+    __tablename__ = "directive_agenda_links"
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id", ondelete="CASCADE"), primary_key=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+
+
+# --- Work programmes, the weekly schedule and calendar feeds (docs/programmes.md) ------
+
+
+class Programme(Base):
+    """A unit's annual or monthly work programme (chương trình công tác năm / tháng)."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (UniqueConstraint("unit_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # annual | monthly
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int | None] = mapped_column(Integer)  # monthly programmes only
+    period: Mapped[str] = mapped_column(String(7))  # "2026" | "2026-03": one programme per unit and period
+    title: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(20), default="draft")  # draft | published
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgrammeEntry(Base):
+    __tablename__ = "programme_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(30))  # server/domain/programmes.py EntryKind
+    preparing_unit: Mapped[str] = mapped_column(String(300), default="")  # cơ quan chủ trì chuẩn bị, as printed
+    preparing_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    due_month: Mapped[int | None] = mapped_column(Integer)  # annual programmes: a month...
+    due_quarter: Mapped[int | None] = mapped_column(Integer)  # ...or a quarter
+    due_date: Mapped[date | None] = mapped_column(Date)  # monthly programmes: the day
+    state: Mapped[str] = mapped_column(String(20), default="planned")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why postponed or cancelled
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduleWeek(Base):
+    """A unit's schedule for one ISO week: a draft, then published (issue 1) and reissued with
+    numbered amendments (issue 2 is "điều chỉnh lần 1")."""
+
+    __tablename__ = "schedule_weeks"
+    __table_args__ = (UniqueConstraint("unit_id", "year", "week"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)  # the ISO year
+    week: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default="draft")  # draft | published
+    issue: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ScheduleEntry(Base):
+    __tablename__ = "schedule_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week_id: Mapped[int] = mapped_column(ForeignKey("schedule_weeks.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    content: Mapped[str] = mapped_column(Text)
+    presiding: Mapped[str] = mapped_column(String(300), default="")  # chủ trì, as printed
+    presiding_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    attendees_note: Mapped[str] = mapped_column(Text, default="")  # thành phần, as printed
+    preparing_unit: Mapped[str] = mapped_column(String(300), default="")
+    preparing_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | cancelled
+    reason: Mapped[str] = mapped_column(Text, default="")  # why cancelled
+    amendment: Mapped[int | None] = mapped_column(Integer)  # the amendment that last changed it
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE: bumped by every change
+    programme_entry_id: Mapped[int | None] = mapped_column(ForeignKey("programme_entries.id"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduleAttendee(Base):
+    """An account that attends a schedule entry (for its calendar feed and the clash check)."""
+
+    __tablename__ = "schedule_attendees"
+    entry_id: Mapped[int] = mapped_column(ForeignKey("schedule_entries.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class ScheduleChange(Base):
+    """A change to a published week, numbered by the amendment that will carry it."""
+
+    __tablename__ = "schedule_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week_id: Mapped[int] = mapped_column(ForeignKey("schedule_weeks.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("schedule_entries.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # added | changed | cancelled | restored
+    summary: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A person's secret calendar URL: the token is derived from the server's key and `nonce`
+    (so the owner can see the link again), and found by its SHA-256; a new nonce rotates it."""
+
+    __tablename__ = "calendar_feeds"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditRecord(Base):
+    """One security-relevant act (SECURITY.md). Append-only (database triggers refuse UPDATE
+    and DELETE) and chained: `hash` is the SHA-256 of the record's canonical encoding with
+    `prev_hash`, the hash of the record before it (server/store/audit.py). Ids are given in
+    order under a lock, one after the other: a missing id is a deleted record."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100), default="")  # the account's username then; "" anonymous
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_session_id: Mapped[int | None] = mapped_column(Integer)
+    actor_device_id: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="", index=True)  # "user:5", "poll:3", "document:7"
+    meeting_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- The online conference across the tree (docs/conference.md) -------------------------
+
+
+class Conference(Base):
+    """A meeting's online conference: its host point, its state, who holds the floor."""
+
+    __tablename__ = "conferences"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), unique=True)
+    host_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # its feed is the main feed
+    state: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled|open|locked|ended
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The point whose feed is the main feed instead of the host's, and the speech that gave it.
+    floor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    floor_request_id: Mapped[int | None] = mapped_column(Integer)
+    mute_all: Mapped[bool] = mapped_column(Boolean, default=False)  # every point but the floor's mutes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConferencePoint(Base):
+    """A bridge point (điểm cầu) invited to a conference: a unit of the tree, its operator.
+
+    Its state is derived (server/domain/conference.py) from its presence, which the live
+    board writes (server/conference/board.py), its connection test, which `point.test_result`
+    writes, and the conference's state."""
+
+    __tablename__ = "conference_points"
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    operator_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Presence, as the server saw it (server/domain/conference.Presence).
+    ever_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    media: Mapped[bool] = mapped_column(Boolean, default=False)
+    lost: Mapped[bool] = mapped_column(Boolean, default=False)
+    presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it last changed
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last confirmed by the process holding it
+    # Its link now: class (normal|degraded|critical, with hysteresis) and the last figures.
+    link: Mapped[str | None] = mapped_column(String(20))
+    loss: Mapped[float | None] = mapped_column(Float)
+    rtt_ms: Mapped[float | None] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(Float)
+    bitrate_kbps: Mapped[float | None] = mapped_column(Float)
+    link_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last connection test (kiểm tra kết nối): passed or not, and its figures.
+    test_passed: Mapped[bool | None] = mapped_column(Boolean)
+    test: Mapped[dict | None] = mapped_column(JSON)
+    test_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkSample(Base):
+    """A point's link over `span` seconds: a few seconds while fresh, a minute once merged
+    (server/domain/conference.SamplePolicy); dropped after the policy's time."""
+
+    __tablename__ = "conference_link_samples"
+    __table_args__ = (Index("ix_conference_link_samples_point", "conference_id", "unit_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    span: Mapped[int] = mapped_column(Integer)  # seconds
+    loss: Mapped[float] = mapped_column(Float)
+    rtt_ms: Mapped[float | None] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(Float)
+    bitrate_kbps: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[str] = mapped_column(String(20))

@@ -199,6 +199,10 @@ def new_page(browser):
         contexts.append(ctx)
         page = ctx.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The pages run under the server's Content-Security-Policy (SECURITY.md): anything it
+        # blocks (an inline script or style, an outside origin) fails the test too.
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and (
+            "Content Security Policy" in m.text or "Content-Security-Policy" in m.text) else None)
         return page
 
     yield make

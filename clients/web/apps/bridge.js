@@ -1,12 +1,14 @@
 // Bridge point (/bridge): the operator of a point (điểm cầu) on a weak link. Its seated count,
 // its show of hands on the open poll, its request for the floor; the current item and the agenda.
-// Picture and sound come later (bridge.soon).
+// The online conference (components/Conference.js): the point's state and link, its connection
+// test, camera and microphone, the main feed, who holds the floor.
 
 import { html } from 'htm/preact';
 import { AgendaTree } from '../components/AgendaTree.js';
 import {
   FloorCard, HandsCard, PointBanner, PointNotice, PointPicker, SeatedCard, usePoint,
 } from '../components/BridgePoint.js';
+import { BridgeConference } from '../components/Conference.js';
 import { CurrentItem } from '../components/CurrentItem.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { MeetingHeader } from '../components/MeetingHeader.js';
@@ -44,9 +46,9 @@ function BridgeView({ live, state, onBack, user }) {
         <${AgendaTree} agenda=${state.agenda} currentId=${state.meeting.current_item_id} />
       </div>
       <aside class="col-side">
+        ${point && !picker && html`<${BridgeConference} live=${live} state=${state} point=${point} />`}
         <${CurrentItem} state=${state} />
         ${point && !picker && html`<${FloorCard} live=${live} state=${state} point=${point} />`}
-        <p class="muted small-text">${t('bridge.soon')}</p>
       </aside>
     </div>
   </div>`;

@@ -1,19 +1,24 @@
 // Secretariat console (/console): meetings, agenda editing, participants and attendance,
 // lifecycle, quorum, device pairing; polls, the list of speakers, comments on drafts; the
 // meeting's documents (upload, access, publish, present, recall); after the meeting, the chair's
-// conclusions, the minutes and the conclusion notice.
+// conclusions, the minutes and the conclusion notice; the follow-up of directives (per meeting, the
+// dashboard across meetings, the caller's own tasks).
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { AgendaEditor } from '../components/AgendaEditor.js';
 import { AttendancePanel } from '../components/AttendancePanel.js';
 import { ConsoleComments } from '../components/Comments.js';
+import { ConsoleConference } from '../components/Conference.js';
 import { ConsoleDocuments } from '../components/ConsoleDocuments.js';
 import { ConsolePolls } from '../components/ConsolePolls.js';
 import { ConsoleRecords } from '../components/ConsoleRecords.js';
 import { CreateMeetingForm } from '../components/CreateMeetingForm.js';
+import { DirectivesDashboard, HomeNav, MeetingDirectives, MyTasks, useHomeView } from '../components/Directives.js';
 import { LiveAttendance } from '../components/LiveAttendance.js';
 import { ConsoleSpeakers } from '../components/Speakers.js';
+import { WorkProgrammes } from '../components/WorkProgrammes.js';
+import { useWorkView, WorkSchedule } from '../components/WorkSchedule.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { LifecycleBar } from '../components/LifecycleBar.js';
 import { MeetingHeader } from '../components/MeetingHeader.js';
@@ -24,7 +29,7 @@ import { useHashMeeting, useMeeting, useMeetings } from '../lib/hooks.js';
 import { t } from '../lib/i18n.js';
 import { mountApp, useCommands } from './shell.js';
 
-const TABS = ['session', 'documents', 'polls', 'speakers', 'comments', 'records'];
+const TABS = ['session', 'documents', 'polls', 'speakers', 'conference', 'comments', 'records', 'directives'];
 const STAFF_TABS = ['comments', 'documents']; // drafting work: not the chair's
 
 function Tabs({ tab, setTab, state, tabs }) {
@@ -68,6 +73,8 @@ function ConsoleMeeting({ live, meetingId, onBack, user }) {
         ${tab === 'comments' && staff && html`<${ConsoleComments} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
         ${tab === 'documents' && staff && html`<${ConsoleDocuments} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} />`}
         ${tab === 'records' && html`<${ConsoleRecords} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
+        ${tab === 'directives' && html`<${MeetingDirectives} live=${live} state=${state} staff=${staff} />`}
+        ${tab === 'conference' && html`<${ConsoleConference} live=${live} state=${state} run=${cmd.run} busy=${cmd.busy} staff=${staff} />`}
       </div>
       <aside class="col-side">
         <${AttendancePanel} state=${state} />
@@ -81,11 +88,29 @@ function ConsoleMeeting({ live, meetingId, onBack, user }) {
 
 function ConsoleMain({ live, user }) {
   const [meetingId, open] = useHashMeeting();
+  const [view, go] = useHomeView();
+  const [work, goWork] = useWorkView(); // the weekly schedule and the work programmes (docs/programmes.md)
   const [creating, setCreating] = useState(false);
   const list = useMeetings(live);
   const cmd = useCommands(live);
   if (meetingId != null) return html`<${ConsoleMeeting} live=${live} meetingId=${meetingId} user=${user} onBack=${() => open(null)} />`;
+  // After the meeting: the follow-up of directives across meetings, and the caller's own tasks.
+  const nav = html`<${HomeNav} view=${work ? work.view : view} go=${go}
+    views=${['meetings', 'schedule', 'programmes', 'directives', 'tasks']} />`;
+  const office = ((user && user.roles) || []).some((r) => r === 'admin' || r === 'secretariat');
+  const workProps = { live, user, office, run: cmd.run, busy: cmd.busy, error: cmd.error, clearError: cmd.clearError, onOpenMeeting: open };
+  if (work && work.view === 'schedule') {
+    return html`<div class="console-home">${nav}<${WorkSchedule} ...${workProps} weekKey=${work.arg}
+      onWeek=${(key) => goWork('schedule', key)} /></div>`;
+  }
+  if (work && work.view === 'programmes') {
+    return html`<div class="console-home">${nav}<${WorkProgrammes} ...${workProps} programmeId=${work.arg}
+      onOpen=${(id) => goWork('programmes', id)} /></div>`;
+  }
+  if (view === 'directives') return html`<div class="console-home">${nav}<${DirectivesDashboard} live=${live} /></div>`;
+  if (view === 'tasks') return html`<div class="console-home">${nav}<${MyTasks} live=${live} /></div>`;
   return html`<div class="console-home">
+    ${nav}
     <div class="toolbar">
       <button type="button" class="primary" data-testid="create-meeting-open" onClick=${() => setCreating(true)}>
         ${t('create.open')}</button>

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
 import { siblings } from '../lib/store.js';
 import { AgendaItemBody, depths } from './AgendaTree.js';
+import { OfferedDirectives } from './Directives.js';
 
 function numberOrNull(v) {
   if (v === '' || v == null) return undefined;
@@ -112,7 +113,8 @@ function EditorRow({ state, item, depth, run, busy, editable }) {
   </li>`;
 }
 
-// The secretariat's agenda: add, add sub-item, rename, move, remove, set current.
+// The secretariat's agenda: add, add sub-item, rename, move, remove, set current; and the open
+// directives of earlier meetings, offered for review (docs/directives.md).
 export function AgendaEditor({ state, run, busy }) {
   const depth = depths(state.agenda);
   const editable = state.meeting.status !== 'closed';
@@ -126,5 +128,6 @@ export function AgendaEditor({ state, run, busy }) {
       <${ItemForm} prefix="agenda-add" busy=${busy} submitLabel=${t('agenda.add')}
         onSubmit=${(v) => run('agenda.add', { meeting_id: state.meeting.id, ...v }).then(Boolean)} />
     </div>`}
+    ${editable && html`<${OfferedDirectives} state=${state} run=${run} busy=${busy} />`}
   </section>`;
 }

@@ -122,6 +122,8 @@ export const api = {
   pair: (code, deviceName) =>
     request('POST', '/api/auth/pair', { body: { code, device_name: deviceName }, auth: false }),
   logout: () => request('POST', '/api/auth/logout', { body: {} }),
+  // Every session of this account, on every device and paired tablet, this one included.
+  logoutAll: () => request('POST', '/api/auth/logout-all', { body: {} }),
   me: () => request('GET', '/api/auth/me'),
   meetings: () => request('GET', '/api/meetings'),
   meeting: (id) => request('GET', `/api/meetings/${encodeURIComponent(id)}`),

@@ -112,6 +112,7 @@ export class IdbBackend {
   }
 
   open() {
+    if (this.closed) return Promise.reject(new Error('the offline copy was deleted: the session ended'));
     if (!this.dbp) {
       this.dbp = new Promise((resolve, reject) => {
         const req = indexedDB.open(this.name, 1);
@@ -142,6 +143,15 @@ export class IdbBackend {
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error || new Error('aborted'));
     });
+  }
+
+  // Closes the connection for good, so that the database can be deleted (forgetOffline) and
+  // nothing still running (a download, the lease check) makes it again.
+  async close() {
+    this.closed = true;
+    const dbp = this.dbp;
+    this.dbp = null;
+    if (dbp) { try { (await dbp).close(); } catch (_) { /* never opened */ } }
   }
 
   async getPage(url) { return (await this.run('pages', 'readonly', (s) => s.get(url))) || null; }
@@ -603,10 +613,27 @@ export function libraryFor(user) {
     const lib = new DocumentLibrary({ backend });
     lib.init();
     // A tablet may stay on one page for days: the lease is checked while it runs, too.
-    setInterval(() => { lib.purgeExpired().catch(() => {}); }, LEASE_CHECK_MS);
+    lib.leaseTimer = setInterval(() => { lib.purgeExpired().catch(() => {}); }, LEASE_CHECK_MS);
     libraries.set(id, lib);
   }
   return libraries.get(id);
+}
+
+// The session ended (signed out, expired, or the device revoked by the secretariat): the offline
+// copy ends with it (SECURITY.md). This account's database is deleted, opened here or not.
+export async function forgetOffline(user, { idb = globalThis.indexedDB } = {}) {
+  if (!user || user.id == null) return;
+  const id = String(user.id);
+  const lib = libraries.get(id);
+  libraries.delete(id);
+  if (lib) clearInterval(lib.leaseTimer);
+  if (lib && lib.backend && lib.backend.close) await lib.backend.close();
+  if (!idb) return;
+  await new Promise((resolve) => {
+    const req = idb.deleteDatabase(`phonghop-offline-u${id}`);
+    req.onsuccess = () => resolve(true);
+    req.onerror = () => resolve(false);
+  });
 }
 
 // Notes ------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ export class Live {
     this.state = 'connecting';
     this.everConnected = false;
     this.meetings = new Map();
-    this.listeners = { state: new Set(), reconnect: new Set(), meetings_changed: new Set(), meeting_error: new Set(), note: new Set() };
+    this.listeners = { state: new Set(), reconnect: new Set(), meetings_changed: new Set(), meeting_error: new Set(), note: new Set(), directive: new Set() };
     this.socket = io({
       auth: (cb) => cb({ token: getToken() }),
       reconnectionDelay: 500,
@@ -254,6 +254,9 @@ export class Live {
     });
     this.socket.on('event', (ev) => {
       if (!ev) return;
+      // docs/directives.md: a responsible person hears of their directives on their own audience,
+      // often from a meeting they do not follow; the screens of directives read them again.
+      if (typeof ev.type === 'string' && ev.type.startsWith('directive.')) this.emit('directive', ev);
       const sync = this.meetings.get(String(ev.meeting_id));
       if (!sync) return;
       // Unlogged counts (no seq) may also come as `event`s: apply them directly.

@@ -20,6 +20,8 @@ export function emptyState() {
     comments: [],
     conclusions: [], // the chair's conclusion per agenda item (docs/records.md)
     records: { minutes: null, conclusion_notice: null }, // the minutes and the conclusion notice, without content
+    conference: null, // the online conference (docs/conference.md); its points are lib/conference.js's board
+    floorNotices: [], // the floor given back to the host by the system (a point dropped), for the chair
     ...emptyDocumentState(),
   };
 }
@@ -59,6 +61,7 @@ export function fromSnapshot(snapshot) {
     comments: arr(snapshot.comments),
     conclusions: arr(snapshot.conclusions),
     records: { minutes: null, conclusion_notice: null, ...(snapshot.records || {}) },
+    conference: snapshot.conference || null,
     ...emptyDocumentState(),
     documents: arr(snapshot.documents),
     presenting: presentingOf(snapshot.presenting),
@@ -142,6 +145,14 @@ export function applyEvent(state, event) {
     }
     case 'speakers.updated':
       return Array.isArray(d.speakers) ? { ...state, speakers: d.speakers } : state;
+    case 'conference.updated':
+      return d.conference ? { ...state, conference: d.conference } : state;
+    case 'conference.floor_returned': {
+      const next = d.conference ? { ...state, conference: d.conference } : state;
+      if (!d.point || (state.floorNotices || []).some((n) => same(n.seq, event.seq))) return next;
+      const notice = { seq: event.seq, point: d.point, reason: d.reason, at: event.at || null };
+      return { ...next, floorNotices: [...(state.floorNotices || []), notice] };
+    }
     case 'comment.updated':
       return d.comment ? { ...state, comments: upsert(state.comments, d.comment) } : state;
     case 'comment_round.updated':
@@ -290,6 +301,10 @@ export function dismissDocNotice(state, documentId) {
   const docNotices = { ...state.docNotices };
   delete docNotices[String(documentId)];
   return { ...state, docNotices };
+}
+
+export function dismissFloorNotice(state, seq) {
+  return { ...state, floorNotices: (state.floorNotices || []).filter((n) => !same(n.seq, seq)) };
 }
 
 export function dismissRecallNotice(state, recallId) {
@@ -563,7 +578,8 @@ export class MeetingStore {
   applySnapshot(snapshot) {
     // Receipts and ballots in flight live only in this page's memory: a fresh snapshot must
     // not forget them. Nor my notes, the notices and the progress counts, which no snapshot carries.
-    const { receipts, pendingVotes, notes, notesLoaded, docNotices, recallNotices, recallsSeen, purgeConfirmations } = this.state;
+    const { receipts, pendingVotes, notes, notesLoaded, docNotices, recallNotices, recallsSeen, purgeConfirmations,
+      floorNotices } = this.state;
     this.set({
       ...fromSnapshot(snapshot),
       receipts: receipts || {},
@@ -575,6 +591,7 @@ export class MeetingStore {
       // A snapshot may hide recalls and confirmations we never saw as events: refetch.
       recallsSeen: (recallsSeen || 0) + 1,
       purgeConfirmations: purgeConfirmations || [],
+      floorNotices: floorNotices || [],
     });
   }
   update(fn) {

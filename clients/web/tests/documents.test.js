@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  DocumentKeeper, DocumentLibrary, MemoryBackend, expiredMeetings, fold, notesOf, unreadableStored,
+  DocumentKeeper, DocumentLibrary, MemoryBackend, expiredMeetings, fold, forgetOffline, notesOf, unreadableStored,
 } from '../lib/documents.js';
 import { CommandError, MeetingSync } from '../lib/live.js';
 import {
@@ -529,4 +529,22 @@ test('uploadFile streams the file with the token and reads the typed error', asy
   made[2].responseText = '<html>too big</html>';
   made[2].onload();
   await assert.rejects(p3, (e) => e.code === 'too_large');
+});
+
+// --- the session ends: the offline copy ends with it (SECURITY.md) ---------------------------
+
+test('forgetOffline deletes the account\'s offline database and only that one', async () => {
+  const deleted = [];
+  const idb = {
+    deleteDatabase(name) {
+      deleted.push(name);
+      const req = {};
+      setTimeout(() => req.onsuccess && req.onsuccess(), 0);
+      return req;
+    },
+  };
+  await forgetOffline({ id: 7, username: 'daibieu07' }, { idb });
+  await forgetOffline(null, { idb });
+  await forgetOffline({ username: 'no-id' }, { idb });
+  assert.deepEqual(deleted, ['phonghop-offline-u7']);
 });

@@ -45,7 +45,12 @@ test('keys built from wire values are in the table', () => {
     'cmt.group': ['section', 'unit', 'delegate'],
     'cmt.vis': ['secretariat', 'all'],
     'cmt.round_state': ['open', 'closed'],
-    'console.tab': ['session', 'documents', 'polls', 'speakers', 'comments', 'records'],
+    'console.tab': ['session', 'documents', 'polls', 'speakers', 'comments', 'records', 'directives'],
+    // directives (docs/directives.md): statuses, history steps, the dashboard's columns, the home views
+    'dir.status': ['new', 'in_progress', 'reported', 'completed', 'cancelled'],
+    'dir.action': ['created', 'updated', 'reported', 'accepted', 'cancelled', 'reopened', 'scheduled'],
+    'dir.count': ['total', 'done', 'in_progress', 'overdue', 'due_soon', 'reported'],
+    home: ['meetings', 'directives', 'tasks'],
     'rec.kind': ['minutes', 'conclusion_notice'],
     'rec.state.minutes': ['draft', 'final'],
     'rec.state.conclusion_notice': ['draft', 'final'],

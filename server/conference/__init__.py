@@ -1,0 +1,1 @@
+"""The online conference across the tree: the live board, the media seam, the socket messages."""
