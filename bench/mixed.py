@@ -1,13 +1,18 @@
 """Mixed load: a whole session of 1,000 tablets and 200 bridge points, documents rendering
 throughout; the server's event-loop lag.
 
-    phonghop bench mixed [--json] [--tablets 1000] [--points 200] [--processes 4] [--seed 1]
-                         [--spread S] [--paper-pages 30] [--paper-every 15] [--no-write] [--profile OUT]
+    phonghop bench mixed [--json] [--tablets 1000] [--points 200] [--devices node|python] [--processes N]
+                         [--seed 1] [--spread S] [--paper-pages 30] [--paper-every 15] [--no-write]
+                         [--keep-data] [--profile OUT]
 
 A meeting of N delegates and M bridge points (an operator each) written into a fresh
 database, a real `phonghop serve` process, and `phonghop sim`'s session scenario
-(clients/sim/session.py: python-socketio devices in `--processes` worker processes) with
-a pack of session tokens: every device joins (a snapshot each), the hall checks in and the
+(clients/sim/session.py) with a pack of session tokens. The scenario's coordinator (the
+secretariat) runs here; its devices run in `--processes` processes: Node's socket.io-client
+(bench/node/session.cjs, the web pages' client; 2 processes by default), or the sim's own
+python-socketio workers (`--devices python`, 4 by default; at 1,200 devices on 2 cores they
+cost ~100 µs of CPU per message received and miss pings, so the full-size run is Node's).
+Every device joins (a snapshot each), the hall checks in and the
 points report their head counts, the agenda moves, every tablet lists and fetches pages,
 a motion is opened and every tablet votes within 2 s while the points enter their show of
 hands, tablets ask to speak and comment, every device is dropped and rejoins, and the
@@ -20,6 +25,8 @@ late a timer due every 20 ms ran), read from /metrics at the end of each phase; 
 its buckets. `loop_lag_p99_ms` is the p99 through the vote (poll opened, ballots and hands
 arriving, a paper rendering); `loop_lag_p99_ms_session` through the whole session. Also:
 the sim's failures (must be 0) and its latencies, the server's CPU seconds, the load.
+`--keep-data` keeps the data folder (the server's log, its database) and names it in the
+JSON as `data_dir`.
 Prints one JSON object as the last line and records a row under "## Mixed session" in BENCHMARKS.md.
 """
 
@@ -29,6 +36,8 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,8 +85,75 @@ async def _publish_paper(api: H.Api, meeting_id: int, item_id: int, pages: int, 
     await api.command("document.publish", meeting_id=meeting_id, document_ids=[doc["id"]])
 
 
-async def session_run(workdir: Path, *, tablets: int, points: int, processes: int, seed: int, spread: float,
-                      check_in_spread: float, paper_pages: int, paper_every: float, profile: str | None = None) -> dict:
+class NodeDevices:
+    """The scenario's workers as Node processes (bench/node/session.cjs), spoken to in JSON
+    lines: the phases, arguments and answers of clients/sim/session.py's `Workers`, whose
+    place they take; each process's standard error goes to devices-N.log in `workdir`."""
+
+    def __init__(self, url: str, tablets: list[dict], points: list[dict], *, processes: int, seed: int,
+                 spread: float, check_in_spread: float, step_timeout: float, workdir: Path) -> None:
+        processes = max(1, min(processes, len(tablets) + len(points)))
+        self.procs: list[subprocess.Popen] = []
+        self.logs = []
+        for n in range(processes):
+            spec = Path(workdir) / f"devices-{n}.json"
+            spec.write_text(json.dumps({
+                "url": url, "socketio_client": str(H.NODE_MODULES / "socket.io-client"),
+                "tablets": tablets[n::processes], "points": points[n::processes], "seed": seed, "index": n,
+                "spread": spread, "check_in_spread": check_in_spread, "step_timeout": step_timeout}))
+            log = open(Path(workdir) / f"devices-{n}.log", "ab")  # noqa: SIM115  (closed in stop)
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(["node", str(H.NODE_DIR / "session.cjs"), str(spec)],
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True))
+
+    async def _answer(self, proc: subprocess.Popen) -> dict:
+        line = await asyncio.to_thread(proc.stdout.readline)
+        if not line:
+            raise RuntimeError(f"a Node device process ended (exit {proc.wait()}; see devices-N.log)")
+        return json.loads(line)
+
+    async def phase(self, name: str, **args) -> list[dict]:
+        for proc in self.procs:
+            proc.stdin.write(json.dumps({"phase": name, "args": args}) + "\n")
+            proc.stdin.flush()
+        answers = await asyncio.gather(*(self._answer(proc) for proc in self.procs))
+        for answer in answers:
+            if not answer.get("ok"):
+                raise RuntimeError(f"a worker failed in {name}: {answer.get('error')}")
+        return answers
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        for log in self.logs:
+            log.close()
+
+
+@contextlib.contextmanager
+def _scenario_devices(devices: str, workdir: Path):
+    """The session scenario with its devices in Node: `session()` makes its workers through
+    the module's `Workers`, which is swapped for `NodeDevices` while it runs (the bench
+    process runs one scenario at a time)."""
+    from clients.sim import session as scenario
+
+    if devices == "python":
+        yield
+        return
+    python_workers = scenario.Workers
+    scenario.Workers = lambda *args, **kwargs: NodeDevices(*args, **kwargs, workdir=workdir)
+    try:
+        yield
+    finally:
+        scenario.Workers = python_workers
+
+
+async def session_run(workdir: Path, *, tablets: int, points: int, devices: str, processes: int, seed: int,
+                      spread: float, check_in_spread: float, paper_pages: int, paper_every: float,
+                      profile: str | None = None) -> dict:
     from clients.sim.session import session
 
     hall = await H.seed_hall(workdir, tablets, points)
@@ -117,11 +193,13 @@ async def session_run(workdir: Path, *, tablets: int, points: int, processes: in
         load_before, cpu0 = H.load(), H.cpu_seconds(proc.pid)
         mark("start")
         try:
-            sim = await session(url, secretariat={"token": hall.staff}, tablets=[{"token": t} for t in hall.tablets],
-                                points=[{"token": p["token"]} for p in hall.points], meeting_id=hall.meeting_id,
-                                processes=processes, seed=seed, spread=spread, check_in_spread=check_in_spread,
-                                vote_window=2.0,
-                                step_timeout=300, progress=progress)
+            with _scenario_devices(devices, workdir):
+                    sim = await session(url, secretariat={"token": hall.staff},
+                                    tablets=[{"token": t} for t in hall.tablets],
+                                    points=[{"token": p["token"]} for p in hall.points],
+                                    meeting_id=hall.meeting_id, processes=processes, seed=seed, spread=spread,
+                                    check_in_spread=check_in_spread, vote_window=2.0, step_timeout=300,
+                                    progress=progress)
         finally:
             mark("end")
             done.set()
@@ -156,7 +234,8 @@ async def session_run(workdir: Path, *, tablets: int, points: int, processes: in
                     disconnects.setdefault(name, {})[reason] = moved
     ops = sim["ops"]
     return {
-        "tablets": tablets, "points": points, "processes": processes, "seed": seed, "spread_s": spread,
+        "tablets": tablets, "points": points, "devices": devices, "processes": sim["processes"], "seed": seed,
+        "spread_s": spread,
         "check_in_spread_s": check_in_spread,
         "loop_lag_p99_ms": lag.get("vote"), "loop_lag_p99_ms_session": None if whole is None else round(1000 * whole, 1),
         "loop_lag_max_ms": round(1000 * final.get("phonghop_loop_lag_max_seconds", 0.0), 1),
@@ -175,17 +254,28 @@ async def run(args: argparse.Namespace) -> dict:
     out: dict = {"date": datetime.date.today().isoformat(), "machine": report.machine()}
     spread = args.spread if args.spread is not None else max(2.0, args.tablets / 50)
     check_in_spread = args.check_in_spread if args.check_in_spread is not None else max(spread, args.tablets / 10)
-    with tempfile.TemporaryDirectory(prefix="phonghop-mixed-") as tmp:
-        out.update(await session_run(Path(tmp), tablets=args.tablets, points=args.points, processes=args.processes,
-                                     seed=args.seed, spread=spread, check_in_spread=check_in_spread,
-                                     paper_pages=args.paper_pages,
+    if args.devices == "node" and not H.node_ready():
+        raise SystemExit(f"phonghop bench mixed --devices node needs {H.NODE_HELP}")
+    processes = args.processes or (2 if args.devices == "node" else 4)
+    workdir = Path(tempfile.mkdtemp(prefix="phonghop-mixed-"))
+    try:
+        out.update(await session_run(workdir, tablets=args.tablets, points=args.points, devices=args.devices,
+                                     processes=processes, seed=args.seed, spread=spread,
+                                     check_in_spread=check_in_spread, paper_pages=args.paper_pages,
                                      paper_every=args.paper_every, profile=args.profile))
+    finally:
+        if not args.keep_data:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if args.keep_data:
+        out["data_dir"] = str(workdir)
     return out
 
 
 HEADER = (f"Reproduce: `phonghop bench mixed --json`.\nTarget (issue \"Realtime at scale\"): {TARGETS}.\n"
           "A `phonghop serve` process (SQLite) and `phonghop sim`'s session scenario with a pack of session tokens "
-          "(python-socketio devices in 4 worker processes): joins, check-ins and head counts, the agenda, page "
+          "(its devices: Node's socket.io-client in 2 processes, bench/node/session.cjs; "
+          "before, and with `--devices python`, python-socketio in 4 worker processes; the command column says "
+          "which): joins, check-ins and head counts, the agenda, page "
           "lists and images, a motion every tablet votes on within 2 s with the points' show of hands, requests "
           "to speak and comments, every device dropped and rejoining, spread over 20 s a step (the check-ins "
           "over 100 s: in a hall, a quarter of an hour); a secretariat "
@@ -200,7 +290,9 @@ HEADER = (f"Reproduce: `phonghop bench mixed --json`.\nTarget (issue \"Realtime 
 
 def record(out: dict, command: str) -> None:
     p = out["p99_ms"]
-    row = (f"| {out['date']} | {out['machine']} | `{command}` | {out['tablets']:,} / {out['points']} | "
+    devices = "Node" if out["devices"] == "node" else "python-socketio"
+    row = (f"| {out['date']} | {out['machine']} | `{command}` ({devices} devices, {out['processes']} processes) | "
+           f"{out['tablets']:,} / {out['points']} | "
            f"**{out['loop_lag_p99_ms']} ms** | {out['loop_lag_p99_ms_session']} ms | {out['loop_lag_max_ms']} ms | "
            f"{out['sim_failures']} | {p.get('vote')} / {p.get('check_in')} / {p.get('page_image')} / "
            f"{p.get('rejoin')} ms | {out['papers']} ({out['papers_rendered']}) | {out['server_cpu_s']} s | "
@@ -213,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--tablets", type=int, default=1000)
     parser.add_argument("--points", type=int, default=200)
-    parser.add_argument("--processes", type=int, default=4, help="the sim's worker processes")
+    parser.add_argument("--devices", choices=["node", "python"], default="node",
+                        help="the devices' client: Node's socket.io-client, or the sim's python-socketio")
+    parser.add_argument("--processes", type=int, help="the devices' processes (default: 2 Node, 4 python)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--spread", type=float, help="seconds over which each step's actions start (default: N/50)")
     parser.add_argument("--check-in-spread", type=float,
@@ -221,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper-pages", type=int, default=30)
     parser.add_argument("--paper-every", type=float, default=15.0, help="seconds between two papers uploaded")
     parser.add_argument("--no-write", action="store_true", help="do not record the row in BENCHMARKS.md")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="keep the data folder (server log, database); its path is the JSON's data_dir")
     parser.add_argument("--profile", help="py-spy raw stacks of the server through the session")
     args = parser.parse_args(argv)
     out = asyncio.run(run(args))

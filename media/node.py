@@ -242,7 +242,13 @@ class MediaNode:
         self.program.set_source(peer.video_in if peer else None, peer.audio_in if peer else None)
 
     async def set_uplink(self, peer_id: str | None) -> None:
-        """On a child node: send this peer's picture and sound up to the parent (None: nothing)."""
+        """On a child node: send this peer's picture and sound up to the parent (None: nothing).
+
+        A parent link being joined is waited for: the server routes the floor again as soon as
+        the parent sees the link up, which may be before this node has finished joining.
+        """
+        async with self._lock:
+            pass
         if self.parent is None:
             raise DomainError("this node has no parent to send an uplink to", code="conflict")
         peer = self._peer(peer_id) if peer_id is not None else None

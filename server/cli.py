@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("bench", help="run a benchmark (from the source tree)")
-    p.add_argument("which", choices=["fanout", "reconnect", "pages", "mixed", "votes"])
+    p.add_argument("which", choices=["fanout", "reconnect", "pages", "mixed", "votes", "conference"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own flags, e.g. --json")
     p.set_defaults(func=cmd_bench)
 

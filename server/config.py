@@ -68,6 +68,9 @@ class Settings:
     # and one that missed this many in a row is dead: its points and child nodes move.
     media_heartbeat_s: float = 2.0
     media_heartbeat_missed: int = 3
+    # A point holding the floor whose media has been down this long gives it back to the host
+    # (server/domain/conference.py, `floor_falls_back`): a reload or a short cut keeps it.
+    floor_grace_s: float = 10.0
 
     @property
     def max_upload_bytes(self) -> int:
@@ -145,4 +148,5 @@ def from_env() -> Settings:
         media_ice_addresses=tuple(a.strip() for a in (_env("MEDIA_ICE_ADDRESSES") or "").split(",") if a.strip()),
         media_heartbeat_s=_bounded("MEDIA_HEARTBEAT_S", float, "2", 0.1, 60),
         media_heartbeat_missed=_bounded("MEDIA_HEARTBEAT_MISSED", int, "3", 1, 100),
+        floor_grace_s=_bounded("FLOOR_GRACE_S", float, "10", 0, 3600),
     )

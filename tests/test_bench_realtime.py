@@ -54,6 +54,24 @@ def test_bench_mixed_smoke(capsys):
     assert out["papers"] >= 2
 
 
+def test_bench_mixed_node_devices_smoke(capsys):
+    """The session scenario with its devices in Node (bench/node/session.cjs), two processes:
+    every step answered, the ballots counted as acknowledged, the JSON's keys as with the
+    python devices."""
+    _needs_node()
+    assert main(["bench", "mixed", "--tablets", "20", "--points", "4", "--devices", "node", "--processes", "2",
+                 "--spread", "0.3", "--paper-pages", "2", "--paper-every", "3", "--no-write", "--json"]) == 0
+    out = _last_json(capsys)
+    assert out["devices"] == "node" and out["processes"] == 2
+    assert out["sim_failures"] == 0, out["sim_failure_examples"]
+    checks = out["sim_checks"]
+    assert checks["ballots_acknowledged"] == checks["ballots_counted"] == 20
+    assert checks["duplicates_applied"] == 0 and checks["pages_fetched"] > 0
+    assert {"join", "check_in", "vote", "hands", "page_image", "rejoin", "see_event"} <= set(out["p99_ms"])
+    assert out["loop_lag_p99_ms"] is not None and out["loop_lag_p99_ms_session"] is not None
+    assert out["server_disconnects_by_phase"]["drop"] == {"transport close": 24}
+
+
 def test_bench_pages_smoke(capsys):
     if not (shutil.which("wrk") and shutil.which("nginx")):
         pytest.skip("the page benchmark needs wrk and nginx (apt-get install wrk nginx-light)")

@@ -363,7 +363,7 @@ async def test_text_no_document_can_hold_is_refused_and_the_final_still_made(wor
         assert "control character" in json.dumps(body, ensure_ascii=False), body
     status, body = await live.command(world.tokens["thuky"], "minutes.finalise", meeting_id=m,
                                       revision=record["revision"])
-    assert status == 200 and body["record"]["state"] == "final", body
+    assert status == 200 and body["result"]["record"]["state"] == "final", body
 
 
 # --- signing -------------------------------------------------------------------------

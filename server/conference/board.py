@@ -23,9 +23,16 @@ ran it publishes the meeting on Redis (`CHANNEL`, beside socket.io's own channel
 process reads the conference again and, when the floor moved, points its media node's main
 feed at the floor's point (`apply_floor`, idempotent: it sets what the database says).
 
+The floor reaches the main feed through the cascade of media nodes (`apply_floor`): the node
+holding the floor's peer sends it up (`set_uplink`), each node above sends up the link of the
+one below, and the root (the central node) takes the link of its child as its main feed
+(`set_floor`), as `media.cascade.floor_route` lists; the route applied last is kept per meeting,
+and nodes that were on it and are no longer stop sending upward.
+
 The floor does not stay with a point nobody can see: a point holding it whose media has been
-down for `FLOOR_GRACE` (its operator gone, or its picture and sound) gives it back to the host,
-by a decision of the system that is logged like a command's (`fall_back_floor`).
+down for the floor's grace (PHONGHOP_FLOOR_GRACE_S: its operator gone, or its picture and
+sound) gives it back to the host, by a decision of the system that is logged like a command's
+(`fall_back_floor`).
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ COMPACT_EVERY = 60.0  # link history is downsampled this often
 IDLE = 300.0  # a conference nobody looked at, with no point here, is forgotten after this
 CHANNEL = "phonghop:conference"  # Redis channel: a command changed a meeting's conference
 RELAY_RETRY = 2.0  # seconds before listening again after Redis went away
-FLOOR_GRACE = rules.FLOOR_GRACE  # a point without media keeps the floor this long
+ROUTE_STEP_TIMEOUT = 20.0  # one node's part of a floor route (a node still joining its parent finishes first)
+DECISIVE_STATES = ("connected", "failed", "closed", "disconnected")  # a peer's states that move its media
 
 SIGNALS = Counter("phonghop_conference_signals_total", "Presence observations applied to points", ["signal"])
 SAMPLES = Counter("phonghop_conference_link_samples_total", "Link figures applied to points")
@@ -108,6 +116,20 @@ class LivePoint:
     @property
     def here(self) -> bool:
         return bool(self.sids)
+
+
+Step = tuple[str, str, str | None]  # (node id, "set_floor" or "set_uplink", peer id)
+
+
+@dataclass(frozen=True)
+class FloorRoute:
+    """The steps last applied to route a meeting's floor, and whether every node took its own."""
+
+    steps: tuple[Step, ...]
+    complete: bool
+
+    def uplinks(self) -> set[str]:
+        return {node_id for node_id, action, _ in self.steps if action == "set_uplink"}
 
 
 @dataclass
@@ -212,7 +234,10 @@ class Board:
         self._relay_task: asyncio.Task | None = None
         self.relaying = asyncio.Event()  # set while subscribed (tests wait for it)
         self._tasks: set[asyncio.Task] = set()  # fire-and-forget work, kept from the collector
-        self.floor_grace = FLOOR_GRACE
+        grace = getattr(settings, "floor_grace_s", None)
+        self.floor_grace = rules.FLOOR_GRACE if grace is None else timedelta(seconds=grace)
+        self._routes: dict[int, FloorRoute] = {}  # meeting -> the floor's route through the media nodes
+        self._routing: dict[int, asyncio.Lock] = {}  # one route applied at a time per meeting
         self._falling: set[int] = set()  # meetings whose floor is being given back just now
 
     # ---------------------------------------------------------------- life
@@ -528,11 +553,35 @@ class Board:
         if event.get("type") != "peer.state":
             return
         state = event.get("state")
+        if event.get("role") == "child" and state == "connected":
+            # A child node (re)joined this node: its uplink starts empty, and this node lost
+            # the floor if it came through that child's old link. Route every floor again.
+            self.reroute(force=True)
+            return
         known = self.peers.pop(event.get("peer_id"), None) if state == "closed" else self.peers.get(event.get("peer_id"))
         if known is None or known[2] != "point":
             return  # not ours, or a connection test (its verdict is what counts)
-        if state in ("connected", "failed", "closed", "disconnected"):
+        if state in DECISIVE_STATES:
             asyncio.get_running_loop().create_task(self.media(known[0], known[1], state == "connected"))
+
+    def apply_peer_figures(self, peer: str, figures: dict) -> None:
+        """One peer's figures as its media node gives them (`{"state", "link": {"loss", "rtt_ms",
+        "jitter_ms", "bitrate_in_kbps", ...}}`): a decisive state brings the point's media up or
+        down, the link figures of a connected peer are a sample of the point's link. The
+        embedded node's (`_poll_media`) and an external node's heartbeat (`NodeRegistry`) alike."""
+        known = self.peers.get(peer)
+        conf = self.conferences.get(known[0]) if known is not None else None
+        p = conf.points.get(known[1]) if conf is not None else None
+        if p is None or known[2] != "point" or not isinstance(figures, dict):
+            return  # not a point's (a connection test, a child node), or not loaded here
+        state = figures.get("state")
+        up = state == "connected"
+        if state in DECISIVE_STATES and up != bool(p.presence.media):
+            self.media_now(conf.meeting_id, p.unit_id, up)
+        link = figures.get("link")
+        if up and isinstance(link, dict):
+            self.sample(conf, p.unit_id, loss=link.get("loss") or 0.0, rtt_ms=link.get("rtt_ms"),
+                        jitter_ms=link.get("jitter_ms"), bitrate_kbps=link.get("bitrate_in_kbps"))
 
     def peer_of(self, meeting_id: int, unit_id: int, role: str = "point") -> str | None:
         """The point's current peer of that role at the media node."""
@@ -544,24 +593,94 @@ class Board:
     def forget_peer(self, peer: str) -> None:
         self.peers.pop(peer, None)
 
-    async def apply_floor(self, meeting_id: int) -> None:
-        """Point the media node's main feed at the floor's point (or the host's)."""
-        node = media_of(self.app)
-        conf = await self.get(meeting_id)
-        if node is None or conf is None:
-            return
-        source = None
-        if conf.live:
-            unit = conf.floor_unit_id if conf.floor_unit_id is not None else conf.host_unit_id
-            source = self.peer_of(meeting_id, unit)
-            if source is None and conf.floor_unit_id is not None:
-                source = self.peer_of(meeting_id, conf.host_unit_id)
-        if getattr(node, "floor", object()) == source:
-            return  # already so (every process applies every change it hears of)
+    def reroute(self, meeting_ids=None, *, force: bool = False) -> None:
+        """Route the floor of these live conferences again (all loaded: None): a point's peer
+        moved to another node, or a node came back. `force`: even along the same route (a
+        node that came back has forgotten its part)."""
+        for meeting_id in list(self.conferences if meeting_ids is None else meeting_ids):
+            conf = self.conferences.get(meeting_id)
+            if conf is not None and conf.live:
+                self._spawn(self.apply_floor(meeting_id, force=force), "conference-floor")
+
+    async def apply_floor(self, meeting_id: int, *, force: bool = False) -> None:
+        """Route the floor's point (or the host's) to the main feed, through every media node
+        between the root and the node that holds its peer (see the module's docstring)."""
+        async with self._routing.setdefault(meeting_id, asyncio.Lock()):
+            conf = await self.get(meeting_id)
+            if conf is None:
+                return
+            source = None
+            if conf.live:
+                unit = conf.floor_unit_id if conf.floor_unit_id is not None else conf.host_unit_id
+                source = self.peer_of(meeting_id, unit)
+                if source is None and conf.floor_unit_id is not None:
+                    source = self.peer_of(meeting_id, conf.host_unit_id)
+            steps = await self._floor_steps(source)
+            if not steps:
+                return  # no media node
+            old = self._routes.get(meeting_id)
+            if not force and old is not None and old.complete and old.steps == steps and self._root_has(steps[0]):
+                return  # already so (every process applies every change it hears of)
+            # From the bottom up: each node sends the speaker up before the node above takes
+            # its link, and the root switches last. Until then every receiver keeps the
+            # previous speaker; after it, the link the root takes already carries the new one.
+            # Top down, the root would first show a link still sending nothing (black) or the
+            # previous uplink of that branch.
+            complete = True
+            for node_id, action, peer in reversed(steps):
+                complete = await self._route_step(meeting_id, node_id, action, peer) and complete
+            # Nodes of the previous route that are off this one stop sending upward, once the
+            # root no longer shows what they send.
+            if old is not None:
+                registry = self._registry()
+                for node_id in sorted(old.uplinks() - {node_id for node_id, _, _ in steps}):
+                    if registry is None or registry.alive(node_id):
+                        await self._route_step(meeting_id, node_id, "set_uplink", None)
+            self._routes[meeting_id] = FloorRoute(steps, complete)
+
+    def _registry(self):
+        return self.app.get("media_nodes") if hasattr(self.app, "get") else None
+
+    async def _floor_steps(self, source: str | None) -> tuple[Step, ...]:
+        """The steps that bring `source` (a point's peer, None: nothing) to the root's main
+        feed: the chain of nodes from the root down to the node that holds the peer, each
+        sending up the peer that leads to it (a child node's peer on its parent is its id)."""
+        registry = self._registry()
+        if registry is not None:
+            holder = (registry.peer_nodes.get(source) if source is not None else None) or registry.central_id
+            chain = await registry.chain_to(holder) if holder is not None else []
+        else:
+            node = media_of(self.app)
+            chain = [getattr(node, "node_id", "central")] if node is not None else []
+        if not chain:
+            return ()
+        from media.cascade import floor_route  # aiortc is loaded only where media runs
+
+        return tuple(floor_route(list(zip(chain, [*chain[1:], source], strict=True))))
+
+    def _port(self, node_id: str):
+        registry = self._registry()
+        return registry.port_of(node_id) if registry is not None else media_of(self.app)
+
+    def _root_has(self, step: Step) -> bool:
+        """Whether the root still shows the route's peer (an embedded root drops a peer that
+        closes; a remote one is taken at its word)."""
+        node_id, _, peer = step
+        return getattr(self._port(node_id), "floor", peer) == peer
+
+    async def _route_step(self, meeting_id: int, node_id: str, action: str, peer: str | None) -> bool:
+        port = self._port(node_id)
         try:
-            await node.set_floor(source)
+            if port is None:
+                raise LookupError("no such node")
+            await asyncio.wait_for(getattr(port, action)(peer), ROUTE_STEP_TIMEOUT)
+            return True
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # the node's refusal must not undo the chair's decision
-            log.warning("media: the floor of meeting %s could not move to %s: %s", meeting_id, source, exc)
+            log.warning("media: the floor of meeting %s: node %s could not %s %s: %s", meeting_id, node_id, action,
+                        peer, exc or type(exc).__name__)
+            return False
 
     async def _poll_media(self) -> None:
         node = media_of(self.app)
@@ -577,13 +696,7 @@ class Board:
                 log.exception("media: the node's figures could not be read")
                 continue
             for peer, fig in (figures.get("peers") or {}).items():
-                known = self.peers.get(peer)
-                link = fig.get("link") if isinstance(fig, dict) else None
-                conf = self.conferences.get(known[0]) if known else None
-                if known is None or known[2] != "point" or not link or conf is None or fig.get("state") != "connected":
-                    continue
-                self.sample(conf, known[1], loss=link.get("loss") or 0.0, rtt_ms=link.get("rtt_ms"),
-                            jitter_ms=link.get("jitter_ms"), bitrate_kbps=link.get("bitrate_in_kbps"))
+                self.apply_peer_figures(peer, fig)
 
     # ---------------------------------------------------------------- the tick
 

@@ -13,8 +13,9 @@ node).
 
 A node's heartbeat also carries its points' peers (`peers`: state and link figures, as its
 `stats()` gives them): the states bring their media up or down on the board and the figures
-become their link samples, through the same `Board.sample` the embedded node's figures go
-through. A node id belongs to one URL: another URL under the same id is refused (409) while
+become their link samples, through the same `Board.apply_peer_figures` the embedded node's
+figures go through. The floor's route through the nodes (`chain_to`, `Board.apply_floor`) is
+applied again when a point's peer moves to another node. A node id belongs to one URL: another URL under the same id is refused (409) while
 the first node is alive.
 """
 
@@ -131,6 +132,20 @@ class NodeRegistry:
     async def node_for(self, unit_id: int) -> str | None:
         return topology.node_for_unit(unit_id, await self.tree(), self.topology_nodes())
 
+    async def chain_to(self, node_id: str) -> list[str]:
+        """The nodes from the root down to this one, each the parent of the next, as the rules
+        link them now (the floor's route, `Board.apply_floor`)."""
+        tree = await self.tree()
+        nodes = self.topology_nodes()
+        by_id = {n.node_id: n for n in nodes}
+        chain = [node_id]
+        while (node := by_id.get(chain[0])) is not None:
+            parent = topology.parent_of(node, tree, nodes)
+            if parent is None or parent in chain:
+                break
+            chain.insert(0, parent)
+        return chain
+
     # ---------------------------------------------------------------- heartbeats
 
     def alive(self, node_id: str, now: float | None = None) -> bool:
@@ -180,6 +195,7 @@ class NodeRegistry:
         board = self.app["conference"]
         tree = await self.tree()
         nodes = self.topology_nodes()
+        moved: set[int] = set()
         for conf in list(board.conferences.values()):
             for p in conf.points.values():
                 node = topology.node_for_unit(p.unit_id, tree, nodes)
@@ -188,6 +204,7 @@ class NodeRegistry:
                     continue
                 p.node = node
                 conf.changed.add(p.unit_id)
+                moved.add(conf.meeting_id)
                 if old is not None:
                     peer = board.peer_of(conf.meeting_id, p.unit_id)
                     if peer is not None and self.peer_nodes.get(peer) == old:
@@ -198,6 +215,9 @@ class NodeRegistry:
                             # The old node lives (a node came back and took its points): free
                             # the peer there now rather than when its ICE gives up.
                             self._close_later(old, peer)
+        # The floor's route may have run through a node that died (its peer is forgotten: the
+        # host's picture meanwhile), or a node returned below it.
+        board.reroute(moved)
 
     def _close_later(self, node_id: str, peer: str) -> None:
         port = self.port_of(node_id)
@@ -215,33 +235,24 @@ class NodeRegistry:
         task.add_done_callback(self._closing.discard)
 
     def apply_figures(self, node_id: str, peers: dict[str, dict]) -> None:
-        """An external node's figures of its points' peers, as the embedded node's are applied
-        (server/conference/board.py, `_media_event` and `_poll_media`): the peer's state
-        brings the point's media up or down, its link figures are a sample of the point."""
+        """An external node's figures of its points' peers, applied as the embedded node's are
+        (`Board.apply_peer_figures`); a peer the node no longer has is closed."""
         board = self.app["conference"]
         for peer, (meeting_id, unit_id, role) in list(board.peers.items()):
             if role != "point" or self.peer_nodes.get(peer) != node_id:
                 continue
+            fig = peers.get(peer)
+            if fig is not None:
+                board.apply_peer_figures(peer, fig)
+                continue
             conf = board.conferences.get(meeting_id)
             p = conf.points.get(unit_id) if conf is not None else None
-            if p is None:
-                continue
-            fig = peers.get(peer)
-            if fig is None:
-                # Not on the node any more (closed). Only a peer seen up before can be told
-                # gone: one just offered may be younger than the figures.
-                if p.presence.media:
-                    board.forget_peer(peer)
-                    self.peer_nodes.pop(peer, None)
-                    board.media_now(meeting_id, unit_id, False)
-                continue
-            up = fig.get("state") == "connected"
-            if up != bool(p.presence.media):
-                board.media_now(meeting_id, unit_id, up)
-            link = fig.get("link")
-            if up and link:
-                board.sample(conf, unit_id, loss=link.get("loss") or 0.0, rtt_ms=link.get("rtt_ms"),
-                             jitter_ms=link.get("jitter_ms"), bitrate_kbps=link.get("bitrate_in_kbps"))
+            # Not on the node any more (closed). Only a peer seen up before can be told gone:
+            # one just offered may be younger than the figures.
+            if p is not None and p.presence.media:
+                board.forget_peer(peer)
+                self.peer_nodes.pop(peer, None)
+                board.media_now(meeting_id, unit_id, False)
 
     async def _sweep(self) -> None:
         failing = False  # while the database is down: one line when it starts, one when it ends
