@@ -141,6 +141,8 @@ def floor_route(path: Sequence[tuple[str, str]]) -> list[tuple[str, str, str]]:
     root down: for a point P on commune node C, under province node B, under root A,
     `[("A", "B"), ("B", "C"), ("C", "P")]` (a child node's peer id on its parent is its node
     id). The answer: `[("A", "set_floor", "B"), ("B", "set_uplink", "C"), ("C", "set_uplink", "P")]`.
+    The server applies them last first (`Board.apply_floor`): each link carries the point before
+    the node above takes it, so nobody is shown an empty link.
     """
     steps = []
     for depth, (node_id, peer_id) in enumerate(path):
