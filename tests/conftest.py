@@ -135,9 +135,9 @@ class LiveApp:
         return client
 
 
-@pytest.fixture
-async def live(settings) -> LiveApp:
-    """The real application on a loopback port, in this test's event loop."""
+@contextlib.asynccontextmanager
+async def serving(settings):
+    """The real application on a loopback port, in the running event loop, until the block ends."""
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -148,6 +148,13 @@ async def live(settings) -> LiveApp:
         yield LiveApp(f"http://127.0.0.1:{port}", app, settings)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def live(settings) -> LiveApp:
+    """The real application on a loopback port, in this test's event loop."""
+    async with serving(settings) as app:
+        yield app
 
 
 TEST_PASSWORD = "matkhau-thu-nghiem"

@@ -214,9 +214,10 @@ async def test_sessions_ended_through_one_process_close_sockets_on_another(setti
     closed when its session is ended through the other, before it sends anything."""
     from dataclasses import replace
 
+    from tests.conftest import serving
     from tests.faults.helpers import wait_until
     from tests.faults.services import RedisServer, redis_binary, require_tool
-    from tests.test_login_limits import account, running
+    from tests.test_login_limits import account
 
     require_tool(redis_binary() is not None, "redis-server is not installed")
     redis = RedisServer()
@@ -224,7 +225,7 @@ async def test_sessions_ended_through_one_process_close_sockets_on_another(setti
     try:
         redis.start()
         shared = replace(settings, redis_url=redis.url)
-        async with running(shared) as one, running(shared) as two:
+        async with serving(shared) as one, serving(shared) as two:
             for live in (one, two):
                 await asyncio.wait_for(live.app["session_ends"].subscribed.wait(), 30)
             name, _ = await account(one)

@@ -7,20 +7,17 @@ who may report and who may see; bad input; a retried command; the lists, the das
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import io
 from datetime import date, timedelta
 from urllib.parse import quote
 
 import aiohttp
-from aiohttp import web
 
-from server.app import create_app
 from server.domain import directives as rules
 from server.domain.times import LOCAL
 from server.store.tables import utcnow
-from tests.conftest import TEST_PASSWORD, LiveApp, World, build_world, new_key, wait_for
+from tests.conftest import TEST_PASSWORD, LiveApp, World, build_world, new_key, serving, wait_for
 from tests.samples import make_pdf
 
 REPORT = "Báo cáo chính trị"
@@ -286,19 +283,6 @@ async def test_evidence_is_uploaded_checked_attached_and_downloaded_by_those_who
     await ok(world, "vanphong", "directive.accept", meeting_id=m, directive_id=d)
     status, body = await upload_evidence(world, "xatiendu", d, pdf, "muon.pdf")
     assert status == 409 and body["error"]["code"] == "invalid_transition"
-
-
-@contextlib.asynccontextmanager
-async def serving(settings):
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield LiveApp(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", app, settings)
-    finally:
-        await runner.cleanup()
 
 
 async def test_evidence_larger_than_the_limit_is_refused(settings):

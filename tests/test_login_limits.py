@@ -6,35 +6,18 @@ the counts shared by server processes through Redis."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from dataclasses import replace
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
-from server.app import create_app
 from server.auth.limits import client_address, parse_networks
 from server.store.tables import AuditRecord
-from tests.conftest import TEST_PASSWORD, LiveApp, redis_available, require
+from tests.conftest import TEST_PASSWORD, LiveApp, redis_available, require, serving
 
 WRONG = "khong-dung-mat-khau"
-
-
-@contextlib.asynccontextmanager
-async def running(settings):
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        yield LiveApp(f"http://127.0.0.1:{port}", app, settings)
-    finally:
-        await runner.cleanup()
 
 
 async def account(live: LiveApp, username: str | None = None, roles: list[str] | None = None) -> tuple[str, int]:
@@ -67,7 +50,7 @@ async def audit_rows(live: LiveApp, **where) -> list[AuditRecord]:
 
 @pytest.fixture
 async def strict(settings):
-    async with running(replace(settings, login_account_limit="3 per 15 minutes",
+    async with serving(replace(settings, login_account_limit="3 per 15 minutes",
                                login_address_limit="7 per 15 minutes")) as live:
         yield live
 
@@ -134,7 +117,7 @@ async def test_the_next_sign_in_tells_the_user_about_failures(strict):
 
 
 async def test_a_lockout_ends_when_the_window_moves_on(settings):
-    async with running(replace(settings, login_account_limit="2 per 2 seconds")) as live:
+    async with serving(replace(settings, login_account_limit="2 per 2 seconds")) as live:
         name, _ = await account(live)
         for _ in range(2):
             assert (await sign_in(live, name, WRONG))[0] == 401
@@ -149,12 +132,12 @@ async def test_a_lockout_ends_when_the_window_moves_on(settings):
 async def test_forwarded_for_counts_only_from_a_trusted_proxy(settings):
     limits = {"login_account_limit": "50 per 15 minutes", "login_address_limit": "2 per 15 minutes"}
     # Not trusted: a client that writes its own X-Forwarded-For is still 127.0.0.1.
-    async with running(replace(settings, **limits)) as live:
+    async with serving(replace(settings, **limits)) as live:
         name, _ = await account(live)
         statuses = [(await sign_in(live, name, WRONG, {"X-Forwarded-For": f"10.0.0.{n}"}))[0] for n in range(3)]
         assert statuses == [401, 401, 429]
     # Behind a trusted proxy (127.0.0.1 here), each client address has its own count.
-    async with running(replace(settings, trusted_proxies=("127.0.0.1/32",), **limits)) as live:
+    async with serving(replace(settings, trusted_proxies=("127.0.0.1/32",), **limits)) as live:
         name, user_id = await account(live)
         tablet = {"X-Forwarded-For": "10.0.0.7"}
         statuses = [(await sign_in(live, name, WRONG, tablet))[0] for _ in range(3)]
@@ -186,7 +169,7 @@ async def test_pairing_codes_cannot_be_guessed_without_end(strict):
 async def test_processes_share_the_counts_through_redis(settings):
     require(redis_available(), "Redis is not reachable on 127.0.0.1:6379")
     shared = replace(settings, redis_url="redis://127.0.0.1:6379/0", login_account_limit="3 per 15 minutes")
-    async with running(shared) as one, running(shared) as two:
+    async with serving(shared) as one, serving(shared) as two:
         name, _ = await account(one)
         assert (await sign_in(one, name, WRONG))[0] == 401
         assert (await sign_in(two, name, WRONG))[0] == 401

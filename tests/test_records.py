@@ -11,7 +11,6 @@ on the demo's past meeting.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -26,12 +25,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from server.app import create_app
 from server.domain import records as rules
 from server.domain.text import name_key
-from tests.conftest import ROOT, LiveApp, add_document, build_world, new_key
+from tests.conftest import ROOT, LiveApp, add_document, build_world, new_key, serving
 
 # Members present, by given name (An, Ánh, Bình, Hoa): not the order of their full names.
 PRESENT = ["Nguyễn Văn An", "Vũ Thị Ánh", "Phạm Thị Bình", "Trần Thị Hoa"]
@@ -396,19 +393,6 @@ def make_certificate(folder: Path, password: str) -> tuple[Path, bytes]:
     path.write_bytes(pkcs12.serialize_key_and_certificates(
         b"ky-so", key, cert, None, serialization.BestAvailableEncryption(password.encode())))
     return path, cert.public_bytes(serialization.Encoding.DER)
-
-
-@contextlib.asynccontextmanager
-async def serving(settings):
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield LiveApp(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", app, settings)
-    finally:
-        await runner.cleanup()
 
 
 async def test_the_final_pdf_is_signed_and_verifies(settings, tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import re
@@ -17,32 +16,16 @@ from datetime import timedelta
 import aiohttp
 import pytest
 import socketio
-from aiohttp import web
 from sqlalchemy import select, update
 from yarl import URL
 
-from server.app import create_app
 from server.auth.sessions import digest
 from server.domain.times import iso
 from server.store.tables import Session, utcnow
-from tests.conftest import LiveApp, new_key
+from tests.conftest import new_key, serving
 from tests.test_permissions import protected_routes
 
 SMALL = 16 * 1024  # the JSON body limit of these tests' servers
-
-
-@contextlib.asynccontextmanager
-async def running(settings):
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        yield LiveApp(f"http://127.0.0.1:{port}", app, settings)
-    finally:
-        await runner.cleanup()
 
 
 async def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -143,7 +126,7 @@ async def test_every_route_refuses_a_body_over_its_limit_with_413(settings):
     caller signed in); chunked bodies past the JSON limit are refused by reading no further."""
     from server.api.security import STREAMED, stream_limit
 
-    async with running(replace(settings, max_body_bytes=SMALL, max_upload_mb=1)) as live:
+    async with serving(replace(settings, max_body_bytes=SMALL, max_upload_mb=1)) as live:
         routes = mounted(live.app)
         assert len(routes) > 80
         problems = []
@@ -297,7 +280,7 @@ async def test_socketio_accepts_its_own_origin_and_the_allowed_ones_only(world, 
     # A client cannot name its own origin as the host through X-Forwarded-Host: no proxy is trusted here.
     await _refused(live, token, "http://evil.example", {"X-Forwarded-Host": "evil.example"})
     # Another origin named by the deployment is let in; behind a trusted proxy the forwarded host counts.
-    async with running(replace(settings, allowed_origins=("https://hop.tinhuy.example",),
+    async with serving(replace(settings, allowed_origins=("https://hop.tinhuy.example",),
                                trusted_proxies=("127.0.0.1",))) as other:
         client = await _connect(other, token, "https://hop.tinhuy.example")
         assert client.connected
@@ -383,7 +366,7 @@ async def test_binary_packets_only_after_sign_in(world):
 
 
 async def test_messages_per_connection_are_limited(settings, tmp_path):
-    async with running(replace(settings, socket_burst=5, socket_rate=1.0)) as live:
+    async with serving(replace(settings, socket_burst=5, socket_rate=1.0)) as live:
         from tests.conftest import build_world
 
         world = await build_world(live)
