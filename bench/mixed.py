@@ -95,6 +95,7 @@ class NodeDevices:
         processes = max(1, min(processes, len(tablets) + len(points)))
         self.procs: list[subprocess.Popen] = []
         self.logs = []
+        self.cpu_s: float | None = None
         for n in range(processes):
             spec = Path(workdir) / f"devices-{n}.json"
             spec.write_text(json.dumps({
@@ -113,6 +114,8 @@ class NodeDevices:
         return json.loads(line)
 
     async def phase(self, name: str, **args) -> list[dict]:
+        if name == "finish":  # the devices' own cost, read while their processes live
+            self.cpu_s = sum(H.cpu_seconds(proc.pid) for proc in self.procs if proc.poll() is None)
         for proc in self.procs:
             proc.stdin.write(json.dumps({"phase": name, "args": args}) + "\n")
             proc.stdin.flush()
@@ -133,22 +136,18 @@ class NodeDevices:
             log.close()
 
 
-@contextlib.contextmanager
 def _scenario_devices(devices: str, workdir: Path):
-    """The session scenario with its devices in Node: `session()` makes its workers through
-    the module's `Workers`, which is swapped for `NodeDevices` while it runs (the bench
-    process runs one scenario at a time)."""
-    from clients.sim import session as scenario
-
+    """What makes the scenario's devices (None: its python workers), and the list of the
+    NodeDevices it made."""
+    made: list[NodeDevices] = []
     if devices == "python":
-        yield
-        return
-    python_workers = scenario.Workers
-    scenario.Workers = lambda *args, **kwargs: NodeDevices(*args, **kwargs, workdir=workdir)
-    try:
-        yield
-    finally:
-        scenario.Workers = python_workers
+        return None, made
+
+    def node_devices(*args, **kwargs) -> NodeDevices:
+        made.append(NodeDevices(*args, **kwargs, workdir=workdir))
+        return made[-1]
+
+    return node_devices, made
 
 
 async def session_run(workdir: Path, *, tablets: int, points: int, devices: str, processes: int, seed: int,
@@ -193,13 +192,11 @@ async def session_run(workdir: Path, *, tablets: int, points: int, devices: str,
         load_before, cpu0 = H.load(), H.cpu_seconds(proc.pid)
         mark("start")
         try:
-            with _scenario_devices(devices, workdir):
-                    sim = await session(url, secretariat={"token": hall.staff},
-                                    tablets=[{"token": t} for t in hall.tablets],
-                                    points=[{"token": p["token"]} for p in hall.points],
-                                    meeting_id=hall.meeting_id, processes=processes, seed=seed, spread=spread,
-                                    check_in_spread=check_in_spread, vote_window=2.0, step_timeout=300,
-                                    progress=progress)
+            make_devices, node_workers = _scenario_devices(devices, workdir)
+            sim = await session(url, secretariat={"token": hall.staff}, tablets=[{"token": t} for t in hall.tablets],
+                                points=[{"token": p["token"]} for p in hall.points], meeting_id=hall.meeting_id,
+                                processes=processes, seed=seed, spread=spread, check_in_spread=check_in_spread,
+                                vote_window=2.0, step_timeout=300, progress=progress, devices=make_devices)
         finally:
             mark("end")
             done.set()
@@ -241,12 +238,15 @@ async def session_run(workdir: Path, *, tablets: int, points: int, devices: str,
         "loop_lag_max_ms": round(1000 * final.get("phonghop_loop_lag_max_seconds", 0.0), 1),
         "loop_lag_p99_ms_by_phase": lag,
         "sim_failures": sim["failures"], "sim_operations": sim["operations"], "sim_seconds": sim["seconds"],
+        "sim_failures_by_op": {op: row["errors"] for op, row in ops.items() if row.get("errors")},
         "sim_failure_examples": sim["failure_examples"][:5], "sim_checks": sim["checks"],
         "server_disconnects_by_phase": disconnects,
         "p99_ms": {op: ops[op].get("p99_ms") for op in ("join", "check_in", "vote", "hands", "page_image",
                                                          "rejoin", "see_event") if op in ops},
         "papers": papers, "papers_rendered": rendered, "paper_pages": paper_pages,
-        "server_cpu_s": round(cpu, 1), "load_before": load_before, "load_after": load_after,
+        "server_cpu_s": round(cpu, 1),
+        "devices_cpu_s": round(sum(w.cpu_s or 0.0 for w in node_workers), 1) if node_workers else None,
+        "load_before": load_before, "load_after": load_after,
     }
 
 

@@ -45,8 +45,8 @@ def test_bench_reconnect_smoke(capsys):
 
 
 def test_bench_mixed_smoke(capsys):
-    assert main(["bench", "mixed", "--tablets", "4", "--points", "1", "--processes", "1", "--spread", "0.3",
-                 "--paper-pages", "2", "--paper-every", "3", "--no-write", "--json"]) == 0
+    assert main(["bench", "mixed", "--tablets", "4", "--points", "1", "--devices", "python", "--processes", "1",
+                 "--spread", "0.3", "--paper-pages", "2", "--paper-every", "3", "--no-write", "--json"]) == 0
     out = _last_json(capsys)
     assert out["sim_failures"] == 0, out["sim_failure_examples"]
     assert out["sim_checks"]["ballots_counted"] == 4
@@ -69,7 +69,6 @@ def test_bench_mixed_node_devices_smoke(capsys):
     assert checks["duplicates_applied"] == 0 and checks["pages_fetched"] > 0
     assert {"join", "check_in", "vote", "hands", "page_image", "rejoin", "see_event"} <= set(out["p99_ms"])
     assert out["loop_lag_p99_ms"] is not None and out["loop_lag_p99_ms_session"] is not None
-    assert out["server_disconnects_by_phase"]["drop"] == {"transport close": 24}
 
 
 def test_bench_pages_smoke(capsys):

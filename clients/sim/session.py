@@ -342,13 +342,15 @@ class Secretariat:
 
 async def session(url: str, *, secretariat: dict, tablets: list[dict], points: list[dict], meeting_id: int | None,
                   processes: int, seed: int, spread: float = 2.0, check_in_spread: float | None = None,
-                  vote_window: float = 2.0, pages_each: int = 2, step_timeout: float = 120.0, progress=print) -> dict:
-    """Run the scenario; the summary (`failures` counts every failed step)."""
+                  vote_window: float = 2.0, pages_each: int = 2, step_timeout: float = 120.0, progress=print,
+                  devices=None) -> dict:
+    """Run the scenario; the summary (`failures` counts every failed step). `devices` makes the
+    devices' workers (default `Workers`, python-socketio; bench/mixed.py passes Node's)."""
     ops = Ops()
     phases: dict[str, float] = {}
     checks: dict = {}
     rng = random.Random(seed)
-    workers = Workers(url, tablets, points, processes=processes, seed=seed, spread=spread,
+    workers = (devices or Workers)(url, tablets, points, processes=processes, seed=seed, spread=spread,
                       check_in_spread=spread if check_in_spread is None else check_in_spread,
                       step_timeout=step_timeout)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300))
