@@ -31,6 +31,7 @@ const PHASES = new Set(["sign_in", "codes", "connect", "check_in", "see", "docum
                         "rejoin", "report", "finish"]);
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const JOIN_RETRIES = 6; // joins answered `unavailable` asked again (about a minute and a half in all)
 const clock = () => performance.now();
 const hexKey = () => crypto.randomBytes(8).toString("hex");
 // As aiohttp's connector in the python worker: at most 200 HTTP connections a process.
@@ -225,12 +226,18 @@ class Device {
     const op = since === null ? "join" : "rejoin";
     started = clock();
     let answer;
-    try {
-      answer = await s.timeout(120000).emitWithAck("join", { meeting_id: meetingId, since });
-    } catch (e) {
-      this.joining = null;
-      this.ops.failed(op, describe(e));
-      throw new Failed(describe(e));
+    for (let retries = 0; ; retries += 1) {
+      try {
+        answer = await s.timeout(120000).emitWithAck("join", { meeting_id: meetingId, since });
+      } catch (e) {
+        this.joining = null;
+        this.ops.failed(op, describe(e));
+        throw new Failed(describe(e));
+      }
+      // As the web client does (clients/web/lib/live.js, retryLater): a server too busy to
+      // answer is asked again after a growing, jittered pause.
+      if (answer.ok || answer.error?.code !== "unavailable" || retries >= JOIN_RETRIES) break;
+      await sleep(Math.min(30000, 1000 * 2 ** retries) * (0.5 + Math.random() / 2));
     }
     if (!answer.ok) {
       this.joining = null;

@@ -41,6 +41,8 @@ function isUnauthorized(err) {
 
 const STAFF_ROLES = ['admin', 'secretariat'];
 const UNLOGGED = ['poll.progress', 'poll.tally', 'document_progress'];
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30000;
 
 // One meeting's synchronisation: heads per audience, join/resync, the event rule.
 export class MeetingSync {
@@ -58,6 +60,8 @@ export class MeetingSync {
     this.gapStreak = 0;
     this.closed = false;
     this.error = null;
+    this.retries = 0; // joins/resyncs the server could not answer just now, in a row
+    this.retryTimer = null;
     // Called with each event as it is applied (in log order, replays after a resync included)
     // and with {type: 'snapshot', snapshot, head} for a snapshot: the documents keeper purges
     // recalled copies from here (lib/documents.js).
@@ -113,14 +117,18 @@ export class MeetingSync {
       if (this.closed) return;
       if (answer && answer.ok) {
         this.error = null;
+        this.retries = 0;
         this.applyAnswer(answer);
       } else {
         this.error = new CommandError(answer && answer.error);
         this.live.emitMeetingError(this.meetingId, this.error);
         if (this.error.code === 'unauthorized') this.live.unauthorized();
+        if (this.error.code === 'unavailable') this.retryLater(kind);
       }
     } catch (_) {
-      // Timed out or disconnected: the next connect joins again.
+      // Timed out, or disconnected (then the next connect joins again). Still connected, the
+      // server was too busy to answer: ask again later rather than stay out of the meeting.
+      this.retryLater(kind);
     } finally {
       this.busy = false;
     }
@@ -129,6 +137,18 @@ export class MeetingSync {
     this.queue = [];
     if (this.heads) for (const ev of queued) this.applyByRule(ev);
     this.next();
+  }
+
+  // A server that could not answer (a reconnect storm, its database restarting) is asked
+  // again after a growing, jittered pause, so a thousand tablets do not all come back at once.
+  retryLater(kind) {
+    if (this.closed || this.retryTimer || !this.live.connected) return;
+    this.retries += 1;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.retries - 1)) * (0.5 + Math.random() / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed && this.live.connected) this.sync(this.heads ? kind : 'join');
+    }, delay);
   }
 
   // After an answer or a live event: follow up on a pending request or a gap.
@@ -217,6 +237,8 @@ export class MeetingSync {
 
   close() {
     this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 }
 

@@ -174,3 +174,42 @@ test('the store applies each event type', () => {
   assert.deepEqual(attendanceCounts(s), { present: 0, absent: 0, excused: 0, unknown: 1, total: 1 });
   assert.equal(applyEvent(s, { type: 'something.new', data: {} }), s);
 });
+
+// setTimeout is mocked in these two: let the answers' promises settle through setImmediate.
+const flush = () => new Promise((r) => setImmediate(r));
+
+test('a join the server could not answer just now is asked again until it is', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const busy = { ok: false, error: { code: 'unavailable', message: 'a service is unreachable' } };
+  const live = fakeLive([busy, busy, { ok: true, snapshot: snapshot(5), head: 5 }]);
+  const sync = new MeetingSync(live, 1, USER);
+  await sync.join();
+  assert.equal(live.requests.length, 1);
+  t.mock.timers.tick(1000); // the first pause is at most 1 s
+  await flush();
+  assert.equal(live.requests.length, 2);
+  t.mock.timers.tick(2000); // then at most 2 s
+  await flush();
+  assert.equal(live.requests.length, 3);
+  assert.deepEqual(titles(sync), ['Khai mạc']);
+  t.mock.timers.tick(60000);
+  await flush();
+  assert.equal(live.requests.length, 3); // answered: no more asking
+  assert.deepEqual(live.requests.map((r) => r.kind), ['join', 'join', 'join']);
+});
+
+test('a refusal that is not about load is not asked again; a closed meeting stops asking', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const live = fakeLive([{ ok: false, error: { code: 'forbidden', message: 'no' } },
+    { ok: false, error: { code: 'unavailable', message: 'busy' } }]);
+  const sync = new MeetingSync(live, 1, USER);
+  await sync.join();
+  t.mock.timers.tick(60000);
+  await flush();
+  assert.equal(live.requests.length, 1);
+  await sync.join();
+  sync.close();
+  t.mock.timers.tick(60000);
+  await flush();
+  assert.equal(live.requests.length, 2);
+});
