@@ -10,12 +10,15 @@ Every REST call and socket.io command it makes is timed into `Ops`.
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import time
 from collections import defaultdict
 
 import aiohttp
 import socketio
+
+JOIN_RETRIES = 6  # joins answered `unavailable` asked again (about a minute and a half in all)
 
 
 class Ops:
@@ -137,12 +140,18 @@ class Device:
         since = None if self.heads is None else self.min_head()
         op = "join" if since is None else "rejoin"
         started = time.perf_counter()
-        try:
-            answer = await client.call("join", {"meeting_id": meeting_id, "since": since}, timeout=120)
-        except Exception as exc:
-            self._joining = None
-            self.ops.failed(op, f"{type(exc).__name__}: {exc}")
-            raise Failed(str(exc)) from exc
+        for retries in range(JOIN_RETRIES + 1):
+            try:
+                answer = await client.call("join", {"meeting_id": meeting_id, "since": since}, timeout=120)
+            except Exception as exc:
+                self._joining = None
+                self.ops.failed(op, f"{type(exc).__name__}: {exc}")
+                raise Failed(str(exc)) from exc
+            if answer.get("ok") or (answer.get("error") or {}).get("code") != "unavailable":
+                break
+            # As the web client does (clients/web/lib/live.js, retryLater): a server too busy
+            # to answer is asked again after a growing, jittered pause.
+            await asyncio.sleep(min(30.0, 2.0 ** retries) * (0.5 + random.random() / 2))
         if not answer.get("ok"):
             self._joining = None
             self.ops.failed(op, str(answer.get("error")))
