@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = Path(__file__).resolve().parent / "node"
 NODE_MODULES = ROOT / "clients" / "web" / "node_modules"
-PEER_MODULES = Path(os.environ.get("PHONGHOP_BENCH_NODE_MODULES",
-                                   Path.home() / ".cache" / "phonghop" / "bench-node" / "node_modules"))
-PEER_HELP = f"npm install --prefix {PEER_MODULES.parent} socket.io@4.8.1"
+# Node's socket.io server, the peer: bench/node/package.json, installed by `./dev setup`.
+PEER_MODULES = Path(os.environ.get("PHONGHOP_BENCH_NODE_MODULES", ROOT / "bench" / "node" / "node_modules"))
+PEER_HELP = "./dev setup (npm ci in bench/node)"
 NODE_HELP = "node and clients/web/node_modules (`./dev setup`, or `npm ci` in clients/web)"
 
 

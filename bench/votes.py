@@ -162,9 +162,9 @@ async def writer_throughput(data_dir: Path, *, ballots: int = 20_000, producers:
 # clients in the same run.
 
 NODE_MODULES = ROOT / "clients" / "web" / "node_modules"
-PEER_MODULES = Path(os.environ.get("PHONGHOP_BENCH_NODE_MODULES",
-                                   Path.home() / ".cache" / "phonghop" / "bench-node" / "node_modules"))
-PEER_HELP = f"npm install --prefix {PEER_MODULES.parent} socket.io@4.8.1"
+# Node's socket.io server, the peer: bench/node/package.json, installed by `./dev setup`.
+PEER_MODULES = Path(os.environ.get("PHONGHOP_BENCH_NODE_MODULES", ROOT / "bench" / "node" / "node_modules"))
+PEER_HELP = "./dev setup (npm ci in bench/node)"
 
 NODE_CLIENT = r"""
 // A client process of `phonghop bench votes`: connect and join every token, say ready, then
