@@ -19,10 +19,10 @@ from dataclasses import replace
 
 from server.config import Settings
 from server.store.migrate import upgrade
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, serving
 from tests.faults.helpers import wait_until
 from tests.faults.services import RedisServer, redis_binary, require_tool
-from tests.test_login_limits import WRONG, account, running, sign_in
+from tests.test_login_limits import WRONG, account, sign_in
 
 
 def _limiter_lines(caplog) -> list[logging.LogRecord]:
@@ -39,7 +39,7 @@ async def test_sign_in_goes_on_while_redis_is_gone_and_shares_again_when_it_is_b
         await asyncio.to_thread(upgrade, settings)
         shared = replace(settings, redis_url=redis.url, login_account_limit="3 per 15 minutes",
                          login_address_limit="1000 per 15 minutes")
-        async with running(shared) as one, running(shared) as two:
+        async with serving(shared) as one, serving(shared) as two:
             limiters = [one.app["login_limits"], two.app["login_limits"]]
 
             # Redis up: failures through both processes add up to the account's lockout.
