@@ -123,7 +123,7 @@ async def test_a_conference_from_invitation_to_the_floor(world):
     # 3. Its media comes up, it reports 25 seated and passes its connection test: ready.
     ack = await command(point, "point.report", meeting_id=world.meeting_id, media="connected", seated=25)
     assert ack["ok"], ack
-    assert ack["result"]["quorum"]["by_point"]["BN-TD"]["seated"] == 25
+    assert ack["result"]["points"]["BN-TD"]["seated"] == 25  # only its own entry travels
     await board_state(world, console, td["unit_id"], "media_connected")
     ack = await command(point, "point.test_result", meeting_id=world.meeting_id, loss=0.002, rtt_ms=38.5,
                         jitter_ms=4.0, bitrate_kbps=1450.0, packets_received=900, duration_s=4.0)

@@ -242,6 +242,11 @@ async def test_show_of_hands_at_a_point_adds_to_totals(world):
     assert status == 200, body
     assert _poll_of(await _snapshot(world, "daibieu01"), poll_id)["point_counts"] == {
         "BN": {"yes": 7, "no": 2, "abstain": 1}}
+    # The hall is sent this point's figures, not the poll with every point's.
+    last = (await _rows(world, Event))[-1]
+    assert (last.type, last.audience, last.data) == ("poll.hands", "meeting", {
+        "poll_id": poll_id, "point": "BN", "counts": {"yes": 7, "no": 2, "abstain": 1}})
+    assert body["result"]["poll"]["point_counts"]["BN"] == {"yes": 7, "no": 2, "abstain": 1}
     result = (await _ok(world, "chutri", "poll.close", poll_id=poll_id))["poll"]["result"]
     assert result["tally"]["counts"] == {"yes": 12, "no": 2, "abstain": 1}
     assert result["tally"]["by_point"] == {"BN": {"yes": 7, "no": 2, "abstain": 1}}

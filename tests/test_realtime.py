@@ -203,6 +203,7 @@ async def test_delegate_checks_in_and_quorum_follows(world, role_user):
         # Voting members in the world: chair, secretary and three delegates.
         assert event["data"]["quorum"]["members"] == 5
         assert event["data"]["quorum"]["present"] == (1 if role_user == "daibieu01" else 0)
+        assert "by_point" not in event["data"]["quorum"]  # a check-in moves no point's count
     finally:
         await console.disconnect()
 
@@ -213,8 +214,10 @@ async def test_quorum_counts_by_role_and_by_point(world):
     status, body = await live.command(world.tokens["kythuat"], "attendance.point_count",
                                       meeting_id=world.meeting_id, point="BN", seated=37)
     assert status == 200, body
-    point = body["result"]["quorum"]["by_point"]["BN"]
+    point = body["result"]["points"]["BN"]
     assert point["seated"] == 37 and point["name"] == "Tỉnh Bắc Ninh"
+    # The event names only the point that reported; the snapshot keeps them all.
+    assert "by_point" not in body["result"]["quorum"] and list(body["result"]["points"]) == ["BN"]
     # An operator reports only its own point.
     status, body = await live.command(world.tokens["kythuat"], "attendance.point_count",
                                       meeting_id=world.meeting_id, point="BN-TD", seated=5)
@@ -223,6 +226,7 @@ async def test_quorum_counts_by_role_and_by_point(world):
     status, snap = await live.request("GET", f"/api/meetings/{world.meeting_id}", token=world.tokens["chutri"])
     by_role = snap["quorum"]["by_role"]
     assert by_role["delegate"] == {"invited": 3, "present": 1}
+    assert snap["quorum"]["by_point"]["BN"]["seated"] == 37
     assert by_role["guest"] == {"invited": 1, "present": 0}
 
 

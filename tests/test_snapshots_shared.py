@@ -8,10 +8,12 @@ never how long it takes.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import new_key
+from tests.conftest import new_key, wait_for
 from tests.test_polls import _in_session, _ok, _poll, _snapshot
 
 
@@ -134,3 +136,116 @@ async def test_a_new_head_builds_again_and_a_vote_shows_in_the_next_snapshot(wor
         assert fresh_for_long.shared.builds == builds + 1
     finally:
         await tablet.disconnect()
+
+
+async def test_a_hall_rejoining_at_once_reads_the_log_a_few_at_a_time(world, monkeypatch):
+    """1,200 devices rejoining within seconds emptied the database pool (`phonghop bench
+    mixed`): joins then failed `unavailable` and commands waited behind them. Catch-ups
+    take turns, at most `pool_share` at once, and every join is still answered."""
+    from server.realtime import sockets
+
+    await _ok(world, "vanphong", "meeting.publish")
+    share = world.live.app["db"].pool_share
+    running, most = 0, 0
+    real = sockets.catch_up
+
+    async def counted(*args, **kwargs):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.05)  # overlap the joins, as a hall's slow reads do
+            return await real(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(sockets, "catch_up", counted)
+    tablets = [await world.live.socket(world.tokens["daibieu01"]) for _ in range(3 * share)]
+    try:
+        answers = await asyncio.gather(*(t.call("join", {"meeting_id": world.meeting_id, "since": 0}, timeout=60)
+                                         for t in tablets))
+        assert all(a["ok"] for a in answers), answers
+        assert 1 < most <= share, (most, share)
+        assert sockets.CATCH_UPS_WAITING._value.get() == 0
+    finally:
+        for tablet in tablets:
+            await tablet.disconnect()
+
+
+async def test_a_replay_over_socketio_is_what_rest_answers(world):
+    """The socket.io catch-up splices the log's stored JSON into its answer
+    (eventlog.since_encoded) instead of decoding and encoding it again: what a tablet
+    gets is still exactly REST's `events?since=` for the same reader."""
+    await _in_session(world)
+    await _poll(world, title="Thông qua Nghị quyết về “đất đai” — lần 2")
+    await _ok(world, "vanphong", "agenda.add", title="Báo cáo chính trị\tkèm phụ lục")
+    for who in ("daibieu01", "vanphong"):
+        tablet = await world.live.socket(world.tokens[who])
+        try:
+            answer = await _join(tablet, world.meeting_id, since=0)
+        finally:
+            await tablet.disconnect()
+        status, rest = await world.live.request("GET", f"/api/meetings/{world.meeting_id}/events?since=0",
+                                                token=world.tokens[who])
+        assert status == 200, rest
+        assert answer["events"] == rest["events"] and answer["head"] == rest["head"], who
+        assert any(e["type"] == "agenda.updated" for e in answer["events"])
+    # The secretariat sees events the delegate does not.
+    assert any(e["audience"] == "secretariat" for e in answer["events"])
+
+
+async def test_a_long_replay_is_answered_with_a_snapshot(world, monkeypatch):
+    """Past `REPLAY_BYTES` of missed events a socket.io catch-up answers a snapshot (built
+    once for the hall) rather than the events; REST still lists the events."""
+    from server.realtime import resync
+
+    await _in_session(world)
+    tablet = await world.live.socket(world.tokens["daibieu01"])
+    try:
+        assert "events" in await _join(tablet, world.meeting_id, since=0)
+        monkeypatch.setattr(resync, "REPLAY_BYTES", 100)
+        answer = await _join(tablet, world.meeting_id, since=0)
+        assert "events" not in answer and answer["snapshot"]["head"] == answer["head"]
+        status, rest = await world.live.request("GET", f"/api/meetings/{world.meeting_id}/events?since=0",
+                                                token=world.tokens["daibieu01"])
+        assert status == 200 and rest["events"], rest
+    finally:
+        await tablet.disconnect()
+
+
+async def test_a_request_sent_again_replaces_the_one_still_waiting(world, monkeypatch):
+    """A client whose join timed out while it waited its turn asks again: the old request
+    is answered `unavailable` without a read, the new one is answered."""
+    from server.realtime import sockets
+
+    await _ok(world, "vanphong", "meeting.publish")
+    share = world.live.app["db"].pool_share
+    release, started, reads = asyncio.Event(), [], []
+    real = sockets.catch_up
+
+    async def held(db, caller, *args, **kwargs):
+        reads.append(caller.user_id)
+        started.append(1)
+        await release.wait()
+        return await real(db, caller, *args, **kwargs)
+
+    monkeypatch.setattr(sockets, "catch_up", held)
+    holders = [await world.live.socket(world.tokens["daibieu01"]) for _ in range(share)]
+    tablet = await world.live.socket(world.tokens["daibieu02"])
+    try:
+        holding = [asyncio.ensure_future(h.call("join", {"meeting_id": world.meeting_id}, timeout=60))
+                   for h in holders]
+        await wait_for(lambda: len(started) == share)  # every turn is taken
+        first = asyncio.ensure_future(tablet.call("join", {"meeting_id": world.meeting_id}, timeout=60))
+        await wait_for(lambda: sockets.CATCH_UPS_WAITING._value.get() == 1)
+        again = asyncio.ensure_future(tablet.call("join", {"meeting_id": world.meeting_id}, timeout=60))
+        await wait_for(lambda: sockets.CATCH_UPS_WAITING._value.get() == 2)
+        release.set()
+        old, new = await first, await again
+        assert old["ok"] is False and old["error"]["code"] == "unavailable", old
+        assert new["ok"] and "snapshot" in new, new
+        assert all(a["ok"] for a in await asyncio.gather(*holding))
+        assert reads.count(world.users["daibieu02"]) == 1, reads
+    finally:
+        for client in holders + [tablet]:
+            await client.disconnect()

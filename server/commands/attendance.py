@@ -13,7 +13,7 @@ from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from server.domain.permissions import STAFF, Role
 from server.store.tables import Attendance, Participant, PointAttendance, Unit, utcnow
-from server.store.views import attendance_dict, quorum
+from server.store.views import attendance_dict, attendance_update, point_figure
 
 
 class AttendanceSet(MeetingPayload):
@@ -31,7 +31,7 @@ async def _record(ctx: Context, participant: Participant, status: str, reason: s
         ctx.db.add(row)
     row.status, row.reason, row.at, row.by_user_id = status, reason, utcnow(), ctx.caller.user_id
     await ctx.db.flush()
-    answer = {"attendance": attendance_dict(row), "quorum": await quorum(ctx.db, ctx.meeting)}
+    answer = await attendance_update(ctx.db, ctx.meeting, attendance_dict(row))
     ctx.emit("attendance.updated", answer)
     return answer
 
@@ -75,8 +75,8 @@ async def point_count(ctx: Context, data: PointCount) -> dict:
 
 
 async def record_point_count(ctx: Context, unit: Unit, seated: int) -> dict:
-    """Store a point's seated count (its caller checked who may) and send the quorum again;
-    `point.report` of the conference comes here too (server/commands/conference.py)."""
+    """Store a point's seated count (its caller checked who may) and send the quorum with this
+    point's entry; `point.report` of the conference comes here too (server/commands/conference.py)."""
     if not lifecycle.attendance_open(ctx.meeting.status):
         raise DomainError(f"attendance is not taken while the meeting is {ctx.meeting.status}")
     row = await ctx.db.get(PointAttendance, (ctx.meeting.id, unit.id))
@@ -85,7 +85,9 @@ async def record_point_count(ctx: Context, unit: Unit, seated: int) -> dict:
         ctx.db.add(row)
     row.seated, row.at, row.by_user_id = seated, utcnow(), ctx.caller.user_id
     await ctx.db.flush()
-    answer = {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)}
+    # Only this point's entry travels (`points`); the devices keep the others from their snapshot.
+    answer = {**await attendance_update(ctx.db, ctx.meeting),
+              "points": {unit.code: point_figure(unit.name, row.seated, row.at)}}
     ctx.emit("attendance.updated", answer)
     board = ctx.app["conference"] if ctx.app is not None and "conference" in ctx.app else None
     if board is not None:  # the conference's roll call shows the count

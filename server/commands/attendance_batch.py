@@ -38,7 +38,7 @@ from server.domain import permissions
 from server.domain.errors import DomainError, Forbidden, NotFound
 from server.store import eventlog
 from server.store.tables import Attendance, CommandResult, Meeting, Participant, utcnow
-from server.store.views import attendance_dict, quorum
+from server.store.views import attendance_dict, attendance_update
 
 log = logging.getLogger("phonghop.commands")
 
@@ -189,10 +189,9 @@ class CheckInWriter:
                 s.add(row)
             row.status, row.reason, row.at, row.by_user_id = "present", "", now, item.caller.user_id
         await s.flush()
-        figure = await quorum(s, meeting)
-        changed = [attendance_dict(rows[i]) for i in sorted(ids)]
-        written = await eventlog.append(s, meeting, [eventlog.Pending("attendance.updated",
-                                                                      {"attendance": changed, "quorum": figure})])
+        update = await attendance_update(s, meeting, [attendance_dict(rows[i]) for i in sorted(ids)])
+        figure = update["quorum"]
+        written = await eventlog.append(s, meeting, [eventlog.Pending("attendance.updated", update)])
         seq = written[-1].seq
         for item, me in accepted:
             answer = {"result": {"attendance": attendance_dict(rows[me.id]), "quorum": figure}, "seq": seq}

@@ -9,7 +9,7 @@ from server.domain import meeting as lifecycle
 from server.domain.errors import DomainError, Invalid, NotFound
 from server.domain.permissions import MEETING_ROLES, VOTES_BY_DEFAULT
 from server.store.tables import Attendance, Participant, Unit, User
-from server.store.views import participant_dict, quorum
+from server.store.views import attendance_update, participant_dict
 
 RoleName = str  # validated against MEETING_ROLES below, so the list lives in one place
 
@@ -75,7 +75,7 @@ async def add(ctx: Context, data: ParticipantAdd) -> dict:
     await ctx.db.flush()  # a second invitation of the same account fails here, cleanly
     ctx.audit("participant.add", f"participant:{p.id}", {"user_id": p.user_id, "role": p.role, "voting": p.voting})
     ctx.emit("participant.updated", {"participant": participant_dict(p)})
-    ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
+    ctx.emit("attendance.updated", await attendance_update(ctx.db, ctx.meeting))
     ctx.lists_changed = data.user_id is not None
     return {"participant": participant_dict(p)}
 
@@ -94,7 +94,7 @@ async def update(ctx: Context, data: ParticipantUpdate) -> dict:
                   {"user_id": p.user_id, "role": p.role, "voting": p.voting, "was": was})
     await ctx.db.flush()
     ctx.emit("participant.updated", {"participant": participant_dict(p)})
-    ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
+    ctx.emit("attendance.updated", await attendance_update(ctx.db, ctx.meeting))
     return {"participant": participant_dict(p)}
 
 
@@ -110,6 +110,6 @@ async def remove(ctx: Context, data: ParticipantRef) -> dict:
     await ctx.db.flush()
     ctx.audit("participant.remove", f"participant:{p.id}", {"user_id": p.user_id, "role": p.role})
     ctx.emit("participant.removed", {"participant_id": p.id})
-    ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, ctx.meeting)})
+    ctx.emit("attendance.updated", await attendance_update(ctx.db, ctx.meeting))
     ctx.lists_changed = p.user_id is not None
     return {"participant_id": p.id}

@@ -34,7 +34,7 @@ from server.store.tables import (
     User,
     utcnow,
 )
-from server.store.views import meeting_dict, participant_dict, quorum
+from server.store.views import attendance_update, meeting_dict, participant_dict
 
 # Hints being sent: kept so that the loop does not drop a task before it ran.
 _SENDING: set[asyncio.Task] = set()
@@ -93,7 +93,7 @@ async def _make_meeting(ctx: Context, *, unit_id: int, title: str, place: str, s
         await ctx.db.flush()
         ctx.emit("participant.updated", {"participant": participant_dict(p)})
     if people:
-        ctx.emit("attendance.updated", {"attendance": None, "quorum": await quorum(ctx.db, meeting)})
+        ctx.emit("attendance.updated", await attendance_update(ctx.db, meeting))
     ctx.lists_changed = True
     return meeting
 

@@ -115,21 +115,42 @@ class SharedSnapshots:
         return {**views.reader_part(cut, meeting, me, staff), **part}
 
 
+# A socket.io catch-up whose events hold more than this answers a snapshot instead. A
+# device's `since` is the head of its last join (docs/protocol.md: `min(heads)`), so a hall
+# rejoining late in a session was replayed the whole session: in `phonghop bench mixed`,
+# 2.9 MB a device (each show of hands re-sends its poll with every point's figures),
+# 3.5 GB for the hall, where a snapshot (some 250 KB for a hall of a thousand) has its
+# shared part built and encoded once for all of them. Below it, events: a tablet back from
+# a reboot of its access point is replayed exactly what it missed (`phonghop bench
+# reconnect` replays ~130 KB a tablet).
+REPLAY_BYTES = 1024 * 1024
+
+
 async def catch_up(db: AsyncSession, caller: Caller, access: Access, since: int | None, window: int,
                    shared: SharedSnapshots | None = None) -> dict:
     """`{"events", "head"}` after `since`, or `{"snapshot", "head"}`.
 
     Read in one transaction, so the snapshot and its head agree. With `shared` (socket.io
     answers, written by server/realtime/wire.py), the snapshot's shared part comes from it,
-    already encoded.
+    and the events come from the log, already encoded, or a snapshot when they are many bytes.
     """
     head = access.meeting.last_seq
     if since is None or since < 0 or since > head or head - since > window:
-        if shared is None:
-            snap = await views.snapshot(db, access.meeting, access.me, access.sees_secretariat)
-        else:
-            snap = await shared.snapshot(db, access.meeting, access.me, access.sees_secretariat)
-        return {"snapshot": snap, "head": snap["head"]}
+        return await _snapshot(db, access, shared)
     audiences = audiences_for(caller.user_id, access.sees_secretariat)
+    if shared is not None:
+        events = await eventlog.since_encoded(db, access.meeting.id, since, audiences, limit=window + 1,
+                                              budget=REPLAY_BYTES)
+        if events is None:
+            return await _snapshot(db, access, shared)
+        return {"events": events, "head": head}
     events = await eventlog.since(db, access.meeting.id, since, audiences, limit=window + 1)
     return {"events": [eventlog.wire(e) for e in events], "head": head}
+
+
+async def _snapshot(db: AsyncSession, access: Access, shared: SharedSnapshots | None) -> dict:
+    if shared is None:
+        snap = await views.snapshot(db, access.meeting, access.me, access.sees_secretariat)
+    else:
+        snap = await shared.snapshot(db, access.meeting, access.me, access.sees_secretariat)
+    return {"snapshot": snap, "head": snap["head"]}

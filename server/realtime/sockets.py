@@ -40,6 +40,7 @@ CONNECTED = Gauge("phonghop_socket_connections", "Open socket.io connections in 
 DISCONNECTS = Counter("phonghop_socket_disconnects_total", "socket.io connections ended, by reason", ["reason"])
 COMMAND_SECONDS = Histogram("phonghop_socket_command_seconds", "A socket.io command, from its handler's start to its "
                             "answer", ["name"], buckets=(.005, .01, .02, .05, .1, .2, .3, .5, 1, 2, 5))
+CATCH_UPS_WAITING = Gauge("phonghop_catch_ups_waiting", "Joins and resyncs waiting for their turn to read the log")
 SESSION_CHECK_SECONDS = Histogram("phonghop_session_check_seconds", "A stale cached caller waiting for its check",
                                   buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 2))
 
@@ -266,9 +267,38 @@ def register(sio: socketio.AsyncServer, app) -> None:
         if "conference" in app:  # a bridge point's connection went: the live board hears of it
             app["conference"].left(sid)
 
+    # Joins and resyncs read the log a few at a time. A hall that lost its access point
+    # rejoins within seconds: 1,200 devices each holding a pooled connection for its catch-up
+    # emptied SQLAlchemy's pool, and what waited past its 30 s timeout failed as `unavailable`
+    # (869 joins in `phonghop bench mixed`), ballots and check-ins waiting behind them. Here
+    # they wait their turn without a timeout, and the pool keeps room for commands and
+    # session checks. What nobody waits for any more costs no read: a connection that went,
+    # or a request its client sent again after its own wait timed out (the same kind, for
+    # the same meeting, on the same connection); a client still listening is answered
+    # `unavailable`.
+    catch_ups = asyncio.Semaphore(db.pool_share)
+    newest: dict[tuple, object] = {}  # (sid, meeting, join?) -> its latest request
+
     async def _catch_up(sid: str, data: dict, enter: bool) -> dict:
         meeting_id = _int(data, "meeting_id")
         since = _int(data, "since", optional=True)
+        key = (sid, meeting_id, enter)
+        ticket = newest[key] = object()
+        CATCH_UPS_WAITING.inc()
+        try:
+            await catch_ups.acquire()
+        finally:
+            CATCH_UPS_WAITING.dec()
+        try:
+            if newest.get(key) is not ticket or not sio.manager.is_connected(sid, "/"):
+                raise Unavailable("a newer request of this connection replaces this one")
+            return await _catch_up_now(sid, meeting_id, since, enter)
+        finally:
+            catch_ups.release()
+            if newest.get(key) is ticket:
+                del newest[key]
+
+    async def _catch_up_now(sid: str, meeting_id: int, since: int | None, enter: bool) -> dict:
         caller = await caller_of(sid)
         if not enter:
             async with db.read() as session:

@@ -23,11 +23,16 @@ class Database:
             # Connections kept open (each is a thread of aiosqlite's): beyond the pool's size a
             # connection is closed when given back, and a hall joining at once paid a new
             # thread, connection and pragmas per read (py-spy through `phonghop bench votes`).
-            self.engine: AsyncEngine = create_async_engine(settings.db_url, pool_size=SQLITE_POOL, max_overflow=5)
+            pool = SQLITE_POOL
+            self.engine: AsyncEngine = create_async_engine(settings.db_url, pool_size=pool, max_overflow=5)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(settings.db_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            pool = 10
+            self.engine = create_async_engine(settings.db_url, pool_size=pool, max_overflow=20, pool_pre_ping=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Pooled connections one kind of long read (a socket.io catch-up) may hold at once:
+        # half the pool's own size, so that commands and session checks always find one.
+        self.pool_share = max(2, pool // 2)
         # SQLite has one writer at a time; queueing writers here instead of in SQLite's
         # busy loop keeps them fair and avoids "database is locked" under load.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None

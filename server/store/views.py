@@ -83,8 +83,12 @@ def agenda_list(items: list[AgendaItem]) -> list[dict]:
     return out
 
 
-async def quorum(db: AsyncSession, meeting: Meeting) -> dict:
-    """The quorum, with counts by role and the people seated at each bridge point."""
+async def quorum(db: AsyncSession, meeting: Meeting, with_points: bool = True) -> dict:
+    """The quorum, with counts by role and (`with_points`) the people seated at each bridge point.
+
+    Events leave the points out (docs/deliberation.md): a conference's 200 points made every
+    check-in batch's event 18 KB, sent to every device of the hall and replayed on every
+    rejoin, for figures that only a point's own report changes (`point_figure`)."""
     rows = (
         await db.execute(
             select(Participant.role, Participant.voting, Attendance.status)
@@ -99,17 +103,29 @@ async def quorum(db: AsyncSession, meeting: Meeting) -> dict:
         counts = by_role.setdefault(role, {"invited": 0, "present": 0})
         counts["invited"] += 1
         counts["present"] += status == "present"
-    points = (
-        await db.execute(
-            select(Unit.code, Unit.name, PointAttendance.seated, PointAttendance.at)
-            .join(PointAttendance, PointAttendance.unit_id == Unit.id)
-            .where(PointAttendance.meeting_id == meeting.id)
-        )
-    ).all()
     figure = quorum_rules.compute(members, present, quorum_rules.parse_fraction(meeting.quorum)).as_dict()
     figure["by_role"] = by_role
-    figure["by_point"] = {code: {"name": name, "seated": seated, "at": iso(at)} for code, name, seated, at in points}
+    if with_points:
+        points = (
+            await db.execute(
+                select(Unit.code, Unit.name, PointAttendance.seated, PointAttendance.at)
+                .join(PointAttendance, PointAttendance.unit_id == Unit.id)
+                .where(PointAttendance.meeting_id == meeting.id)
+            )
+        ).all()
+        figure["by_point"] = {code: point_figure(name, seated, at) for code, name, seated, at in points}
     return figure
+
+
+async def attendance_update(db: AsyncSession, meeting: Meeting, attendance=None) -> dict:
+    """The data of an `attendance.updated` event: the changed rows (or None when only the
+    quorum moved) and the quorum without its points."""
+    return {"attendance": attendance, "quorum": await quorum(db, meeting, with_points=False)}
+
+
+def point_figure(name: str, seated: int, at) -> dict:
+    """One bridge point's entry in `quorum.by_point` (and in `attendance.updated`'s `points`)."""
+    return {"name": name, "seated": seated, "at": iso(at)}
 
 
 async def participants(db: AsyncSession, meeting_id: int) -> list[Participant]:

@@ -175,8 +175,9 @@ def test_operator_reports_seated_enters_hands_and_asks_for_the_floor(live_server
     keys = {c["key"] for c in sent if c["name"] == "poll.hands"}
     assert len(keys) == 1
     events = rest.call("GET", f"/api/meetings/{meeting_id}/events?since={head}", token=staff)["events"]
-    hands_events = [e for e in events if e["type"] == "poll.updated" and e["data"]["poll"]["point_counts"].get(POINT)]
-    assert len(hands_events) == 1
+    hands_events = [e for e in events if e["type"] == "poll.hands"]
+    assert [e["data"] for e in hands_events] == [{"poll_id": poll_id, "point": POINT,
+                                                  "counts": {"yes": 20, "no": 3, "abstain": 2}}]
 
     # 5. A correction while the poll is open: a new submission that replaces the figures.
     page.get_by_test_id("hands-correct").click()

@@ -173,13 +173,13 @@ async def test_a_bridge_point_on_a_lossy_slow_link_joins_reports_and_loses_nothi
             report = [x["report"] for x in said.items if "report" in x][-1]
             order(do="quit")
 
-        # ...and applied once: one row of figures, one poll.updated for everyone after the opening.
+        # ...and applied once: one row of figures, one poll.hands for everyone after the opening.
         db = Database(settings)
         try:
             async with db.read() as s:
                 rows = (await s.scalars(select(PointCountRow).where(PointCountRow.poll_id == poll))).all()
                 updates = (await s.scalars(select(Event.seq).where(
-                    Event.meeting_id == m, Event.type == "poll.updated", Event.audience == "meeting",
+                    Event.meeting_id == m, Event.type.startswith("poll."), Event.audience == "meeting",
                     Event.seq > opened["seq"]))).all()
         finally:
             await db.close()

@@ -133,11 +133,25 @@ export function applyEvent(state, event) {
         for (const a of list) attendance[a.participant_id] = a;
         next = { ...next, attendance };
       }
-      if (d.quorum) next = { ...next, quorum: d.quorum };
+      if (d.quorum || d.points) {
+        // Events carry the quorum without its points and, from a point's report, only that
+        // point (`points`); the others stay as the snapshot gave them (docs/deliberation.md).
+        const before = state.quorum && state.quorum.by_point;
+        const quorum = { ...(state.quorum || {}), ...(d.quorum || {}) };
+        const base = (d.quorum && d.quorum.by_point) || before;
+        if (base || d.points) quorum.by_point = { ...(base || {}), ...(d.points || {}) };
+        next = { ...next, quorum };
+      }
       return next;
     }
     case 'poll.updated':
       return d.poll ? { ...state, polls: upsert(state.polls, d.poll) } : state;
+    case 'poll.hands': // one bridge point's show of hands: the rest of the poll is as it was
+      return {
+        ...state,
+        polls: state.polls.map((p) => (same(p.id, d.poll_id)
+          ? { ...p, point_counts: { ...(p.point_counts || {}), [d.point]: d.counts } } : p)),
+      };
     case 'poll.removed':
     case 'poll.deleted': {
       const id = d.poll_id ?? (d.poll && d.poll.id);

@@ -181,3 +181,27 @@ test('attendance.updated with only the quorum carries by_role and by_point', () 
   assert.equal(s.quorum.by_point['BN-X-TIENDU'].seated, 31);
   assert.equal(emptyState().polls.length, 0);
 });
+
+test('attendance.updated keeps the points it does not name and takes the one it does', () => {
+  let s = fromSnapshot(snapshot());
+  const { by_point: _, ...figures } = s.quorum;
+  // A check-in batch: the quorum moves, its points are left out of the event.
+  s = applyEvent(s, { type: 'attendance.updated', data: { attendance: [], quorum: { ...figures, present: 2 } } });
+  assert.equal(s.quorum.present, 2);
+  assert.equal(s.quorum.by_point['BN-X-TIENDU'].seated, 25);
+  // A point's report: only that point travels.
+  const points = { 'BN-X-LIMBA': { name: 'Xã Lim', seated: 12, at: '2026-12-10T01:05:00Z' } };
+  s = applyEvent(s, { type: 'attendance.updated', data: { attendance: null, quorum: figures, points } });
+  assert.deepEqual(Object.keys(s.quorum.by_point).sort(), ['BN-X-LIMBA', 'BN-X-TIENDU']);
+  assert.equal(s.quorum.by_point['BN-X-LIMBA'].seated, 12);
+});
+
+test('poll.hands sets one point\'s figures and keeps the others', () => {
+  let s = fromSnapshot(snapshot());
+  const id = s.polls[0].id;
+  s = applyEvent(s, { type: 'poll.hands', data: { poll_id: id, point: 'BN-X-TIENDU', counts: { yes: 20, no: 3 } } });
+  s = applyEvent(s, { type: 'poll.hands', data: { poll_id: id, point: 'BN-X-LIMBA', counts: { yes: 9 } } });
+  s = applyEvent(s, { type: 'poll.hands', data: { poll_id: id, point: 'BN-X-TIENDU', counts: { yes: 19, no: 4 } } });
+  assert.deepEqual(s.polls[0].point_counts, { 'BN-X-TIENDU': { yes: 19, no: 4 }, 'BN-X-LIMBA': { yes: 9 } });
+  assert.equal(s.polls[0].title, snapshot().polls[0].title);
+});
