@@ -487,3 +487,42 @@ async def test_a_point_joins_the_media_node_through_the_server(world):
         await point.close()
     await client.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_a_change_that_comes_while_the_board_writes_is_written_next(world, monkeypatch):
+    """Other processes read a point's presence from the database, which the board writes every
+    second. A point's media that came up while a write waited for the database was marked
+    written with it and reached the database only with the next heartbeat, 15 s later (the
+    floor was refused through the other process until then)."""
+    import contextlib
+
+    from server.store.tables import ConferencePoint
+
+    tree = await big_province(world, 1)
+    board = world.live.app["conference"]
+    await board.stop()  # flushed by this test only
+    await staff(world, "conference.schedule", host_unit_id=tree["province"])
+    await staff(world, "conference.invite", root_unit_id=tree["province"], levels=["Xã", "Phường"])
+    await staff(world, "meeting.publish")
+    (code, point), = tree["points"].items()
+    async with world.live.app["db"].read() as db:
+        operator = await db.scalar(select(Participant).where(Participant.meeting_id == world.meeting_id,
+                                                             Participant.unit_id == point["unit_id"]))
+    await board.joined("sid-point", world.meeting_id, operator)
+    conf = await board.get(world.meeting_id)
+    db = world.live.app["db"]
+    real_write = db.write
+
+    @contextlib.asynccontextmanager
+    async def media_comes_meanwhile():
+        board.media_now(world.meeting_id, point["unit_id"], True)
+        async with real_write() as session:
+            yield session
+
+    monkeypatch.setattr(db, "write", media_comes_meanwhile)
+    await board.flush()
+    monkeypatch.setattr(db, "write", real_write)
+    await board.flush()
+    async with db.read() as s:
+        row = await s.get(ConferencePoint, (conf.id, point["unit_id"]))
+    assert (row.connected, row.media) == (True, True), code

@@ -786,6 +786,11 @@ class Board:
         if not (presence or link or conf.samples or compact):
             return
         samples, conf.samples = conf.samples, []
+        # What is written, as it is now: a change that comes while the write waits for the
+        # database stays dirty for the next flush. (Clearing every point after the write lost
+        # a point's "media up" that came meanwhile until the next heartbeat, 15 s later: the
+        # other processes refused it the floor until then.)
+        written = {p.unit_id: _written_state(p) for p in conf.points.values()}
         try:
             async with self.app["db"].write() as db:
                 if presence:
@@ -800,7 +805,8 @@ class Board:
             conf.samples = samples + conf.samples  # written next time
             raise
         for p in conf.points.values():
-            p.dirty = p.link_dirty = False
+            if written.get(p.unit_id) == _written_state(p):
+                p.dirty = p.link_dirty = False
         if beat:
             conf.heartbeat = mono
         if compact:
@@ -862,3 +868,8 @@ async def compact_history(db, conference_id: int, now: datetime,
         await db.execute(insert(LinkSample), merged)
     await db.execute(delete(LinkSample).where(LinkSample.conference_id == conference_id,
                                               LinkSample.at < plan.drop_before))
+
+
+def _written_state(p: LivePoint) -> tuple:
+    """What `Board._write` writes of a point (its presence and its link), to compare."""
+    return (p.presence, p.presence_at, p.link, p.loss, p.rtt_ms, p.jitter_ms, p.bitrate_kbps, p.link_at)
