@@ -27,6 +27,7 @@ from aiortc import RTCRtpCodecCapability, RTCRtpSender, RTCSessionDescription
 from media import ice
 from media.feed import FeedTrack
 from media.peer import deliver_to, hook_keyframe_requests
+from media.reassembly import round_trip
 from media.tap import send_pli, tap
 
 if TYPE_CHECKING:
@@ -57,14 +58,15 @@ class ParentLink:
     async def connect(self) -> None:
         node = self.node
         pc = self.pc = ice.peer_connection(node.settings)
+        rtt = round_trip(pc)
         for name, feed in node.main_video.items():
             transceiver = pc.addTransceiver("video", direction="recvonly")
             transceiver.setCodecPreferences(vp8_preferences())
-            tap(transceiver.receiver, deliver_to(feed))
+            tap(transceiver.receiver, deliver_to(feed), rtt=rtt)
             self.receivers[name] = transceiver.receiver
             feed.on_keyframe_request = self._keyframe_asker(name)
         transceiver = pc.addTransceiver("audio", direction="recvonly")
-        tap(transceiver.receiver, deliver_to(node.main_audio))
+        tap(transceiver.receiver, deliver_to(node.main_audio), rtt=rtt)
         up_video = pc.addTransceiver(self.uplink_video, direction="sendonly")
         up_video.setCodecPreferences(vp8_preferences())
         hook_keyframe_requests(up_video)

@@ -25,7 +25,10 @@ import aioice.stun
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcicetransport import RTCIceGatherer
 
+from media import fastclock
 from media.settings import NodeSettings, TurnServer
+
+fastclock.install()  # every peer connection of the media plane is made here
 
 
 def _no_default_ice_servers(cls) -> list[RTCIceServer]:

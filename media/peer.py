@@ -15,6 +15,7 @@ import time
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 
 from media.feed import Feed, FeedTrack, vp8_is_keyframe
+from media.reassembly import FrameAssembler, round_trip
 from media.settings import NodeSettings
 from media.stats import LinkMeter, _max, inbound, outbound
 from media.tap import send_pli, tap
@@ -56,6 +57,7 @@ class Peer:
                              on_keyframe_request=self._ask_keyframe)
         self.audio_in = Feed(f"{peer_id}:audio", "audio")
         self.receivers: dict[str, RTCRtpReceiver] = {}
+        self.assemblers: dict[str, FrameAssembler] = {}
         self.outputs: list[tuple[RTCRtpTransceiver, FeedTrack]] = []
         self.created = time.monotonic()
         self.connected_at: float | None = None
@@ -69,11 +71,13 @@ class Peer:
     def receive(self, transceiver: RTCRtpTransceiver) -> None:
         """Tap what the peer sends on this transceiver: the first of each kind feeds its feed."""
         kind = transceiver.kind
+        rtt = round_trip(self.pc)
         if kind in self.receivers:
-            tap(transceiver.receiver, _discard)
+            tap(transceiver.receiver, _discard, rtt=rtt)
             return
         self.receivers[kind] = transceiver.receiver
-        tap(transceiver.receiver, deliver_to(self.video_in if kind == "video" else self.audio_in))
+        self.assemblers[kind] = tap(transceiver.receiver, deliver_to(self.video_in if kind == "video" else self.audio_in),
+                                    rtt=rtt)
 
     def send(self, transceiver: RTCRtpTransceiver, track: FeedTrack) -> None:
         transceiver.sender.replaceTrack(track)
@@ -131,7 +135,8 @@ class Peer:
             "in": {
                 kind: {"packets": fig.packets, "lost": fig.lost,
                        "jitter_ms": round(fig.jitter_ms, 1) if fig.jitter_ms is not None else None,
-                       "frames": feed.frames, "keyframes": feed.keyframes, "bytes": feed.bytes}
+                       "frames": feed.frames, "keyframes": feed.keyframes, "bytes": feed.bytes,
+                       "reassembly": self.assemblers[kind].as_dict() if kind in self.assemblers else None}
                 for kind, fig, feed in (("video", video_in, self.video_in), ("audio", audio_in, self.audio_in))
             },
             "out": [

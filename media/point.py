@@ -5,7 +5,8 @@ point offers, the node answers: through anything with the node's `accept` / `ver
 `close_peer` methods (a `MediaNode` in the same process, a `NodeClient` over the control
 API, and later the coordination server's signalling).
 
-What arrives is decoded (by aiortc, as a browser would) and counted: frames, their size,
+What arrives is put together by `media.reassembly` (which, like a browser, gives up on a
+packet that does not come and asks for a keyframe), decoded by aiortc and counted: frames, their size,
 the colour of the picture (`media.sources.mean_rgb`), so a caller can tell whose picture
 it receives and when it changed.
 """
@@ -26,15 +27,7 @@ from media.cascade import vp8_preferences
 from media.settings import NodeSettings
 from media.sources import mean_rgb
 from media.stats import _max, inbound, outbound
-from media.tap import send_pli
-
-# aiortc's receiver asks for a keyframe only when its jitter buffer overflows (512 packets of
-# picture: a minute of a small picture) or its decoder fails, so a gap that retransmission
-# cannot mend (a cut longer than the sender's history) froze the picture for that long. Like
-# a browser, the point asks itself (PLI) when packets still arrive but no picture comes out.
-FREEZE_S = 1.0  # no decoded picture for this long while packets arrive: a freeze
-PLI_EVERY_S = 1.0  # at most one such request a second (the node paces keyframes anyway)
-
+from media.reassembly import FrameAssembler, attach, round_trip
 
 @dataclass
 class Received:
@@ -47,12 +40,13 @@ class Received:
     first_video_at: float | None = None
     last_video_at: float | None = None
     audio_peak: int = 0  # the loudest sample heard (0: silence)
-    freeze_plis: int = 0  # keyframes this point asked for itself after a freeze
+    assembler: FrameAssembler | None = None  # the picture's: it asks for keyframes itself
 
     def as_dict(self) -> dict:
         return {"video_frames": self.video_frames, "audio_frames": self.audio_frames,
                 "width": self.width, "height": self.height, "color": list(self.color) if self.color else None,
-                "audio_peak": self.audio_peak, "freeze_plis": self.freeze_plis}
+                "audio_peak": self.audio_peak,
+                "keyframes_asked": self.assembler.keyframes_asked if self.assembler is not None else 0}
 
 
 class Point:
@@ -94,6 +88,10 @@ class Point:
             if source is not None:
                 self._senders.append(transceiver.sender)
             self._receivers[kind] = transceiver.receiver
+            if self.receive:
+                assembler = attach(transceiver.receiver, rtt=round_trip(pc))
+                if kind == "video":
+                    self.received.assembler = assembler
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -111,24 +109,6 @@ class Point:
         await asyncio.wait_for(self.connected.wait(), timeout)
         if pc.connectionState != "connected":
             raise ConnectionError(f"the point's connection ended as {pc.connectionState}")
-        if self.receive and "video" in self._receivers:
-            self._tasks.append(asyncio.ensure_future(self._watch_freezes(self._receivers["video"])))
-
-    async def _watch_freezes(self, receiver) -> None:
-        r = self.received
-        packets = inbound(receiver).packets
-        asked_at = 0.0
-        with contextlib.suppress(asyncio.CancelledError):
-            while self.pc is not None and self.pc.connectionState == "connected":
-                await asyncio.sleep(FREEZE_S / 2)
-                now = time.monotonic()
-                arriving, packets = inbound(receiver).packets > packets, inbound(receiver).packets
-                frozen = r.last_video_at is not None and now - r.last_video_at > FREEZE_S
-                if frozen and arriving and now - asked_at >= PLI_EVERY_S:
-                    asked_at = now
-                    with contextlib.suppress(Exception):  # the connection may be closing
-                        if await send_pli(receiver):
-                            r.freeze_plis += 1
 
     async def _consume_video(self, track: MediaStreamTrack) -> None:
         r = self.received

@@ -31,7 +31,6 @@ log = logging.getLogger("phonghop.media")
 
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 OPUS_RATE = 48_000
-OPUS_FRAME = 960  # 20 ms
 
 
 def _vp8_encoder(layer: Layer, fps: int) -> av.CodecContext:
@@ -78,6 +77,7 @@ class Program:
         self._audio_encoder = None
         self._origin = time.monotonic()
         self._audio_pts = 0
+        self._opus_frame = OPUS_RATE * settings.audio_packet_ms // 1000  # samples per packet
         self._last_encode = 0.0
         # What the tests and the benchmark count: one encode per frame per quality, whatever
         # the number of receivers.
@@ -204,7 +204,7 @@ class Program:
         decoder.sample_rate = OPUS_RATE
         self._audio_decoder = decoder
         self._audio_resampler = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE,
-                                                  frame_size=OPUS_FRAME)
+                                                  frame_size=self._opus_frame)
         if self._audio_encoder is None:
             encoder = av.CodecContext.create("libopus", "w")
             encoder.bit_rate = self.settings.audio_bitrate
@@ -212,7 +212,7 @@ class Program:
             encoder.layout = "mono"
             encoder.sample_rate = OPUS_RATE
             encoder.time_base = fractions.Fraction(1, OPUS_RATE)
-            encoder.options = {"application": "voip"}
+            encoder.options = {"application": "voip", "frame_duration": str(self.settings.audio_packet_ms)}
             self._audio_encoder = encoder
 
     async def _run_audio(self) -> None:
@@ -240,7 +240,7 @@ class Program:
         if now_pts - self._audio_pts > OPUS_RATE // 5:  # the sound paused (no floor): jump with the clock
             self._audio_pts = now_pts
         self.audio_feed.publish(data, self._audio_pts, True)
-        self._audio_pts += OPUS_FRAME
+        self._audio_pts += self._opus_frame
 
     # -------------------------------------------------------------- figures
 

@@ -23,6 +23,7 @@ def node_settings(settings, *, node_id: str = "central", ice_addresses: tuple[st
         node_id=node_id,
         layers=parse_layers(settings.media_layers) if settings.media_layers else DEFAULT_LAYERS,
         ice_addresses=tuple(ice_addresses if ice_addresses is not None else settings.media_ice_addresses),
+        audio_packet_ms=settings.media_audio_packet_ms,
     )
 
 

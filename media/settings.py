@@ -61,12 +61,21 @@ class NodeSettings:
     layers: tuple[Layer, ...] = DEFAULT_LAYERS
     max_fps: int = 30  # frames per second encoded at most (the source sets the pace below that)
     audio_bitrate: int = 32_000  # Opus, mono, for speech
+    # Milliseconds of sound per main-feed packet (Opus: 20, 40 or 60). Sound is most of a
+    # node's packets (50 a second per receiver at 20 ms, against about 45 for a 400 kbit/s
+    # picture), and a node's cost goes by packets, not bytes: 60 ms sends a third as many
+    # for 40 ms more delay on a one-way feed. The conference benchmark measured it (BENCHMARKS.md).
+    audio_packet_ms: int = 60
     keyframe_interval: float = 0.5  # seconds: at most one keyframe per quality per interval
     # Addresses offered as ICE host candidates; empty: every address of the machine.
     # 127.0.0.1 keeps everything on loopback (tests, one machine).
     ice_addresses: tuple[str, ...] = ()
     turn: TurnServer | None = None
     thresholds: LinkThresholds = field(default=DEFAULT_THRESHOLDS)
+
+    def __post_init__(self) -> None:
+        if self.audio_packet_ms not in (20, 40, 60):
+            raise ValueError("audio_packet_ms is 20, 40 or 60")
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:

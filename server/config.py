@@ -64,6 +64,7 @@ class Settings:
     media_secret: str | None = None
     media_layers: str | None = None  # "720p:1280x720@1200,360p:640x360@400" (kbit/s); None: those
     media_ice_addresses: tuple[str, ...] = field(default_factory=tuple)  # host candidates; empty: all
+    media_audio_packet_ms: int = 60  # sound per main-feed packet: 20, 40 or 60 (media.settings)
     # External media nodes send a heartbeat this often (the server tells them in its answer),
     # and one that missed this many in a row is dead: its points and child nodes move.
     media_heartbeat_s: float = 2.0
@@ -115,6 +116,13 @@ def _bounded(name: str, kind, default: str, low: float, high: float):
     return value
 
 
+def _audio_packet_ms() -> int:
+    value = _bounded("MEDIA_AUDIO_PACKET_MS", int, "60", 20, 60)
+    if value not in (20, 40, 60):
+        raise ValueError(f"PHONGHOP_MEDIA_AUDIO_PACKET_MS is 20, 40 or 60 (Opus packets), not {value}")
+    return value
+
+
 def from_env() -> Settings:
     origins = _env("ALLOWED_ORIGINS")
     return Settings(
@@ -146,6 +154,7 @@ def from_env() -> Settings:
         media_secret=_env("MEDIA_SECRET"),
         media_layers=_env("MEDIA_LAYERS"),
         media_ice_addresses=tuple(a.strip() for a in (_env("MEDIA_ICE_ADDRESSES") or "").split(",") if a.strip()),
+        media_audio_packet_ms=_audio_packet_ms(),
         media_heartbeat_s=_bounded("MEDIA_HEARTBEAT_S", float, "2", 0.1, 60),
         media_heartbeat_missed=_bounded("MEDIA_HEARTBEAT_MISSED", int, "3", 1, 100),
         floor_grace_s=_bounded("FLOOR_GRACE_S", float, "10", 0, 3600),

@@ -240,6 +240,18 @@ def test_heartbeat_settings_come_from_the_environment(monkeypatch):
         config.from_env()
 
 
+def test_the_main_feed_s_sound_packet_comes_from_the_environment(monkeypatch):
+    from media.service import node_settings
+    from server import config
+
+    assert node_settings(config.from_env()).audio_packet_ms == 60
+    monkeypatch.setenv("PHONGHOP_MEDIA_AUDIO_PACKET_MS", "20")
+    assert node_settings(config.from_env()).audio_packet_ms == 20
+    monkeypatch.setenv("PHONGHOP_MEDIA_AUDIO_PACKET_MS", "30")
+    with pytest.raises(ValueError, match="PHONGHOP_MEDIA_AUDIO_PACKET_MS is 20, 40 or 60"):
+        config.from_env()
+
+
 # ---------------------------------------------------------------- real media through external nodes
 
 HOST_COLOR = (220, 40, 40)  # the host's picture: red; the communes send blue

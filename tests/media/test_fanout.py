@@ -147,3 +147,25 @@ async def test_a_receiver_changes_quality_without_renegotiating():
         assert receiver.pc.remoteDescription.sdp == sdp
         stats = await node.peer_stats("R")
     assert [o["feed"] for o in stats["out"]] == ["main:lo", "main:audio"]
+
+
+@pytest.mark.parametrize("packet_ms", [60, 20])
+async def test_the_main_feed_s_sound_comes_in_packets_of_the_configured_length(packet_ms):
+    """60 ms by default: a third of the packets of 20 ms (docs/conference.md, BENCHMARKS.md)."""
+    node = MediaNode(node_settings(audio_packet_ms=packet_ms))
+    stamps: list[int] = []
+    publish = node.main_audio.publish
+    node.main_audio.publish = lambda data, pts, keyframe: (stamps.append(pts), publish(data, pts, keyframe))
+    source = source_point("A", RED)
+    receiver = receiver_point("R")
+    async with running(node), connected(node, source, receiver):
+        await node.set_floor("A")
+        await receiver.wait_until(lambda: receiver.received.audio_frames >= 20, timeout=20)
+    steps = Counter(b - a for a, b in zip(stamps, stamps[1:]))
+    assert steps.most_common(1)[0][0] == 48 * packet_ms, steps
+    assert receiver.received.audio_peak > 1000  # decoded, the source's tone
+
+
+def test_a_sound_packet_is_20_40_or_60_ms():
+    with pytest.raises(ValueError, match="audio_packet_ms"):
+        node_settings(audio_packet_ms=30)
