@@ -8,7 +8,8 @@ with one producer and any number of consumers. Producers are the node's encoders
 A `FeedTrack` is what an aiortc `RTCRtpSender` reads. Its `recv()` returns an
 `EncodedPacket`, not a decoded frame, and aiortc's sender then only packetizes it
 (`Encoder.pack`) instead of encoding it (`Encoder.encode`): the bytes of one encode
-go to every receiver. Each track keeps its own timestamps continuous, so it can be
+go to every receiver. A node's own senders do not even read it: the track hands each
+frame to its `media.sender.DirectSender` as the feed publishes it. Each track keeps its own timestamps continuous, so it can be
 moved from one feed to another (the floor changes, a receiver drops to a lower
 quality, a child node finds a new parent) without renegotiating anything: it waits
 for the new feed's next keyframe and asks for one.
@@ -136,10 +137,11 @@ class FeedTrack(MediaStreamTrack):
         self._last_feed: Feed | None = None
         self._on_first_frame = on_first_frame
         self._first_frame_pending = False
+        self._direct = None  # a media.sender.DirectSender once its connection is up
         self.packets = 0
         self.dropped = 0
-        # lazy: join the feed when a sender first reads, not before the connection is up
-        # (frames published meanwhile would only pile up and be thrown away).
+        # lazy: join the feed when a sender first reads (or its direct sender may send), not
+        # before the connection is up (frames published meanwhile would pile up, thrown away).
         self._lazy_feed: Feed | None = feed if lazy else None
         if feed is not None and not lazy:
             self.switch(feed)
@@ -179,6 +181,22 @@ class FeedTrack(MediaStreamTrack):
             feed._add(self)
             feed.request_keyframe(reason)
 
+    def send_directly(self, sender) -> None:
+        """Hand each frame straight to `sender` as the feed publishes it (`media.sender`), not
+        through `recv()` and a task of aiortc's; a lazy track joins its feed once it may send."""
+        from media.sender import DirectSender
+
+        direct = DirectSender(sender)
+
+        def ready() -> None:
+            self._direct = direct
+            if self._lazy_feed is not None:
+                self.switch(self._lazy_feed)
+            else:
+                self.resync("join")
+
+        direct.install(ready)
+
     def resync(self, reason: str = "loss") -> None:
         """Drop frames until the feed's next keyframe, and ask for one (a decoder lost its place)."""
         if self._feed is not None and self.kind == "video":
@@ -199,6 +217,11 @@ class FeedTrack(MediaStreamTrack):
                 self.dropped += 1
                 return
             self._waiting = False
+        if self._direct is not None:
+            self.packets += 1
+            self._direct.send(EncodedPacket(data, self._restamp(feed, pts), feed.time_base, keyframe))
+            self._first_frame_done(feed)
+            return
         if self._queue.qsize() >= self._queue_size:
             # The consumer fell behind: throw the backlog away and start again from a keyframe.
             self.dropped += self._queue.qsize() + 1
@@ -211,6 +234,9 @@ class FeedTrack(MediaStreamTrack):
         out = self._restamp(feed, pts)
         self.packets += 1
         self._queue.put_nowait(EncodedPacket(data, out, feed.time_base, keyframe))
+        self._first_frame_done(feed)
+
+    def _first_frame_done(self, feed: Feed) -> None:
         if self._first_frame_pending:
             self._first_frame_pending = False
             if self._on_first_frame is not None:

@@ -81,6 +81,7 @@ class Peer:
 
     def send(self, transceiver: RTCRtpTransceiver, track: FeedTrack) -> None:
         transceiver.sender.replaceTrack(track)
+        track.send_directly(transceiver.sender)
         hook_keyframe_requests(transceiver)
         self.outputs.append((transceiver, track))
 

@@ -24,10 +24,11 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media import ice
 from media.cascade import vp8_preferences
+from media.reassembly import FrameAssembler, attach, round_trip
 from media.settings import NodeSettings
 from media.sources import mean_rgb
 from media.stats import _max, inbound, outbound
-from media.reassembly import FrameAssembler, attach, round_trip
+
 
 @dataclass
 class Received:

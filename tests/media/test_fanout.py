@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 from aiortc.codecs import h264, opus, vpx
+from aiortc.utils import uint16_add
 
 from media.node import MediaNode
 from media.settings import DEFAULT_LAYERS
@@ -161,7 +162,7 @@ async def test_the_main_feed_s_sound_comes_in_packets_of_the_configured_length(p
     async with running(node), connected(node, source, receiver):
         await node.set_floor("A")
         await receiver.wait_until(lambda: receiver.received.audio_frames >= 20, timeout=20)
-    steps = Counter(b - a for a, b in zip(stamps, stamps[1:]))
+    steps = Counter(b - a for a, b in zip(stamps, stamps[1:], strict=False))
     assert steps.most_common(1)[0][0] == 48 * packet_ms, steps
     assert receiver.received.audio_peak > 1000  # decoded, the source's tone
 
@@ -169,3 +170,28 @@ async def test_the_main_feed_s_sound_comes_in_packets_of_the_configured_length(p
 def test_a_sound_packet_is_20_40_or_60_ms():
     with pytest.raises(ValueError, match="audio_packet_ms"):
         node_settings(audio_packet_ms=30)
+
+
+async def test_a_node_s_senders_send_as_the_feed_publishes_and_keep_aiortc_s_books():
+    """media.sender: no task per sender; the counts of sender reports and the history NACKs
+    are answered from stay as aiortc keeps them."""
+    node = MediaNode(node_settings())
+    source = source_point("A", RED)
+    receiver = receiver_point("R", layers=["lo"])
+    async with running(node), connected(node, source, receiver):
+        await node.set_floor("A")
+        await receiver.wait_until(lambda: receiver.received.video_frames >= 10 and receiver.received.audio_frames >= 5)
+        for transceiver, track in node.peers["R"].outputs:
+            sender = transceiver.sender
+            direct = track._direct
+            assert direct is not None and direct.packets > 0, track.kind
+            assert sender._RTCRtpSender__packet_count == direct.packets
+            stats = [s for s in (await sender.getStats()).values() if s.type == "outbound-rtp"]
+            assert stats[0].packetsSent == direct.packets
+            # A NACK is answered from the history the direct sender filled.
+            dtls = sender.transport
+            before = dtls._RTCDtlsTransport__tx_packets
+            await sender._retransmit(uint16_add(direct._sequence, -1))
+            assert dtls._RTCDtlsTransport__tx_packets == before + 1
+        # The picture decoded: the packets were well formed.
+        assert closest(receiver.received.color, PALETTE) == "red"

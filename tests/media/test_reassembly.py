@@ -160,7 +160,7 @@ async def test_attach_takes_the_place_of_the_receiver_s_jitter_buffer():
         receiver = pc.addTransceiver("video", direction="recvonly").receiver
         got = []
         assembler = attach(receiver, lambda data, ts: got.append((data, ts)))
-        assert getattr(receiver, "_RTCRtpReceiver__jitter_buffer") is assembler
+        assert receiver._RTCRtpReceiver__jitter_buffer is assembler
         assembler.add(vp8(0, 7, key=True))
         assert got == [(b"\x00f7", 0)]  # timestamps from the first frame on, as aiortc's decoder has them
     finally:
