@@ -3,7 +3,7 @@ throughout; the server's event-loop lag.
 
     phonghop bench mixed [--json] [--tablets 1000] [--points 200] [--devices node|python] [--processes N]
                          [--seed 1] [--spread S] [--paper-pages 30] [--paper-every 15] [--no-write]
-                         [--keep-data] [--profile OUT]
+                         [--keep-data] [--profile OUT (and OUT.vote: the vote alone)]
 
 A meeting of N delegates and M bridge points (an operator each) written into a fresh
 database, a real `phonghop serve` process, and `phonghop sim`'s session scenario
@@ -38,6 +38,7 @@ import contextlib
 import datetime
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -175,20 +176,31 @@ async def session_run(workdir: Path, *, tablets: int, points: int, devices: str,
                 if vote_starts.is_set():
                     vote_starts.clear()
 
+        vote_spy: subprocess.Popen | None = None
+
+        def spy_on(out: str, *args: str) -> subprocess.Popen:
+            return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "-r",
+                                     "100", "-p", str(proc.pid), "-f", "raw", "-o", out, *args],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
         def progress(line: str) -> None:
+            nonlocal vote_spy
             name = line.split(":", 1)[1].split(" done", 1)[0].strip() if " done" in line else line
             mark(name)
+            if vote_spy is not None:  # the vote is over: py-spy writes its stacks on SIGINT
+                vote_spy.send_signal(signal.SIGINT)
+                vote_spy = None
             if name == "documents":  # the poll opens now: a paper renders through the vote
                 vote_starts.set()
+                if profile:
+                    vote_spy = spy_on(profile + ".vote")
 
         await _publish_paper(api, hall.meeting_id, hall.item_ids[1], paper_pages, papers)
         papers += 1
         publisher = asyncio.create_task(keep_publishing())
         spy = None
         if profile:
-            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "-r",
-                                    "100", "-p", str(proc.pid), "-f", "raw", "-o", profile],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = spy_on(profile)
         load_before, cpu0 = H.load(), H.cpu_seconds(proc.pid)
         mark("start")
         try:
@@ -317,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not record the row in BENCHMARKS.md")
     parser.add_argument("--keep-data", action="store_true",
                         help="keep the data folder (server log, database); its path is the JSON's data_dir")
-    parser.add_argument("--profile", help="py-spy raw stacks of the server through the session")
+    parser.add_argument("--profile", help="py-spy raw stacks of the server through the session (OUT), "
+                        "and through the vote alone (OUT.vote)")
     args = parser.parse_args(argv)
     out = asyncio.run(run(args))
     report.finish("mixed", out, args, argv, record)

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 
 from server.realtime import wire
 
+FANOUT_CHUNK = 200  # connections a logged event is written to before the loop may run something else
 PACE_CHUNK = 50  # recipients of a paced message served at once...
 PACE_PAUSE = 0.005  # ...then this pause (seconds): a room of a thousand takes some 0.1 s plus the sending
 
@@ -59,15 +60,17 @@ class Fanout:
     def __init__(self, sio: socketio.AsyncServer):
         self.sio = sio
         self._paced = asyncio.Lock()
+        self._ordered = asyncio.Lock()
 
     async def emit(self, name: str, data: dict, room: str | None = None,
-                   recipients: list[tuple[str, str]] | None = None) -> None:
+                   recipients: list[tuple[str, str]] | None = None, chunk: int | None = None) -> None:
         """`name` with `data` to a room, or to `recipients` ((sid, engine.io sid) pairs), or
         to everyone: encoded once, into one websocket frame, written at once to every
         connection on its websocket with nothing else on its way out, or queued behind what
         it has (server/realtime/lean.py: `Socket.write`); long-polling connections get it
         through engine.io. With a message queue (Redis, several processes) the room lives
-        in every process: through socket.io.
+        in every process: through socket.io. `chunk`: let the loop run other work after each
+        that many connections.
         """
         sio = self.sio
         if type(sio.manager) is not socketio.AsyncManager:
@@ -81,7 +84,9 @@ class Fanout:
         frame = wire.text_frame(encoded)
         sockets = sio.eio.sockets
         queued = []
-        for sid, eio_sid in recipients:
+        for i, (sid, eio_sid) in enumerate(recipients):
+            if chunk and i and not i % chunk:
+                await asyncio.sleep(0)
             socket = sockets.get(eio_sid)
             write = getattr(socket, "write", None)  # a lean.Socket (not in a test's plain server)
             if write is None or not write(encoded, frame):
@@ -97,10 +102,20 @@ class Fanout:
             await self.emit(name, data, room=room_for({"audience": audience, "meeting_id": meeting_id}))
 
     async def publish(self, events: list[dict], lists_changed: bool = False) -> None:
-        for event in events:
-            with FANOUT_SECONDS.time():
-                await self.emit("event", event, room=room_for(event))
-            EVENTS_OUT.inc()
+        """Committed events to their rooms, in order, FANOUT_CHUNK connections at a time.
+
+        Writing one event to a hall of 1,200 connections took the loop 20–25 ms in one go
+        (py-spy through the mixed session's vote: the `send` calls were a fifth of the
+        loop), and 200 points entering their show of hands made 200 such events: the
+        loop's lag p99 was 44–49 ms. Between chunks other work runs (ballots read and
+        answered); events still go out one after the other, so none overtakes another
+        on a connection.
+        """
+        async with self._ordered:
+            for event in events:
+                with FANOUT_SECONDS.time():
+                    await self.emit("event", event, room=room_for(event), chunk=FANOUT_CHUNK)
+                EVENTS_OUT.inc()
         if lists_changed:
             await self.sio.emit("meetings_changed", {})
 
