@@ -10,8 +10,11 @@ put most of its CPU outside the `sendto` system call and SRTP in that Python.
 its `FeedTrack` hands it each frame as the feed publishes it, and it packetizes with the
 sender's own aiortc encoder (`pack`), stamps and protects each packet (SRTP) and writes it
 on the ICE pair's socket, on the spot. What the rest of aiortc reads stays as aiortc keeps
-it: the packet history NACKs are answered from (`_retransmit`), the counts and timestamps
-of the sender reports, the transport's statistics. A pair through a TURN server is written
+it: the counts and timestamps of the sender reports, the transport's statistics; NACKs
+are answered (`_retransmit`, RTX as aiortc does) from a history of the packets as sent.
+Each packet's header is the sender's own, serialized once by aiortc with its header
+extensions (mid, abs-send-time) and then only stamped (sequence number, timestamp, marker,
+send time), not rebuilt as an object per packet. A pair through a TURN server is written
 to through aioice as before. A frame that comes before the connection is up is dropped
 (the receiver asks for a keyframe when it starts).
 
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 
 import aioice.ice
 from aiortc import RTCRtpCodecParameters, RTCRtpSender
 from aiortc.codecs import get_encoder
 from aiortc.rtcdtlstransport import State
-from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket, wrap_rtx
 from aiortc.utils import random16, random32, uint16_add, uint32_add
 
 from media import fastclock
@@ -46,6 +50,9 @@ class DirectSender:
         self._on_ready = None
         self._pair = None  # the ICE pair `_write` goes to
         self._write = None
+        self._header: bytes | None = None  # the sender's RTP header, as aiortc serializes it
+        self._send_time_at: int | None = None  # where the abs-send-time bytes are in it
+        self._history: dict[int, bytes] = {}
         self.packets = 0
         self.dropped = 0  # frames that came before the connection was up
 
@@ -57,6 +64,7 @@ class DirectSender:
         """From now on aiortc starts this instead of its RTP task; `on_ready()` once it may send."""
         self._on_ready = on_ready
         self.sender._run_rtp = self._run
+        self.sender._retransmit = self._retransmit
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
         """What aiortc runs as the sender's RTP task: note the codec, then wait to be stopped."""
@@ -88,27 +96,28 @@ class DirectSender:
         if not payloads:
             return
         timestamp = uint32_add(self._origin, timestamp)
-        extensions = sender._RTCRtpSender__rtp_header_extensions_map
-        history = sender._RTCRtpSender__rtp_history
-        mid = sender._RTCRtpSender__mid
+        if self._header is None:
+            self._make_header()
         now = fastclock.current_ntp_time()
-        abs_send_time = (now >> 14) & 0x00FFFFFF
+        send_time = ((now >> 14) & 0x00FFFFFF).to_bytes(3, "big")
         protect = dtls._tx_srtp.protect
         ice = dtls.transport
         pair = ice._connection._nominated.get(1)
         if pair is not self._pair or self._write is None:
             self._pair, self._write = pair, self._writer(ice, pair)
         write = self._write
+        header = bytearray(self._header)
+        at = self._send_time_at
+        if at is not None:
+            header[at:at + 3] = send_time
+        payload_type = self.codec.payloadType
         last = len(payloads) - 1
         octets = 0
         for i, payload in enumerate(payloads):
-            packet = RtpPacket(payload_type=self.codec.payloadType, marker=1 if i == last else 0,
-                               sequence_number=self._sequence, timestamp=timestamp, ssrc=sender._ssrc,
-                               payload=payload)
-            packet.extensions.abs_send_time = abs_send_time
-            packet.extensions.mid = mid
-            history[self._sequence % RTP_HISTORY_SIZE] = packet
-            data = protect(packet.serialize(extensions))
+            struct.pack_into("!BHI", header, 1, (0x80 if i == last else 0) | payload_type, self._sequence, timestamp)
+            data = bytes(header) + payload
+            self._history[self._sequence % RTP_HISTORY_SIZE] = data
+            data = protect(data)
             write(data)
             dtls._RTCDtlsTransport__tx_bytes += len(data)
             dtls._RTCDtlsTransport__tx_packets += 1
@@ -119,6 +128,37 @@ class DirectSender:
         sender._RTCRtpSender__rtp_timestamp = timestamp
         sender._RTCRtpSender__octet_count += octets
         sender._RTCRtpSender__packet_count += len(payloads)
+
+    def _make_header(self) -> None:
+        """The sender's header as aiortc serializes it; twice, to find where the send time goes."""
+        sender = self.sender
+        extensions = sender._RTCRtpSender__rtp_header_extensions_map
+        made = []
+        for send_time in (0, 0xFFFFFF):
+            packet = RtpPacket(payload_type=self.codec.payloadType, ssrc=sender._ssrc)
+            packet.extensions.mid = sender._RTCRtpSender__mid
+            packet.extensions.abs_send_time = send_time
+            made.append(packet.serialize(extensions))
+        differ = [i for i, (a, b) in enumerate(zip(*made, strict=True)) if a != b]
+        self._send_time_at = differ[0] if len(differ) == 3 and differ[2] - differ[0] == 2 else None
+        self._header = made[0]
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        """A NACK: the packet again, from the history, as RTX when negotiated (as aiortc does)."""
+        sender = self.sender
+        data = self._history.get(sequence_number % RTP_HISTORY_SIZE)
+        if data is None:
+            return
+        extensions = sender._RTCRtpSender__rtp_header_extensions_map
+        packet = RtpPacket.parse(data, extensions)
+        if packet.sequence_number != sequence_number:
+            return
+        rtx = sender._RTCRtpSender__rtx_payload_type
+        if rtx is not None:
+            packet = wrap_rtx(packet, payload_type=rtx, sequence_number=sender._RTCRtpSender__rtx_sequence_number,
+                              ssrc=sender._rtx_ssrc)
+            sender._RTCRtpSender__rtx_sequence_number = uint16_add(sender._RTCRtpSender__rtx_sequence_number, 1)
+        await sender.transport._send_rtp(packet.serialize(extensions))
 
     @staticmethod
     def _writer(ice, pair):
