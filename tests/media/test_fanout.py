@@ -152,7 +152,7 @@ async def test_a_receiver_changes_quality_without_renegotiating():
 
 @pytest.mark.parametrize("packet_ms", [60, 20])
 async def test_the_main_feed_s_sound_comes_in_packets_of_the_configured_length(packet_ms):
-    """60 ms by default: a third of the packets of 20 ms (docs/conference.md, BENCHMARKS.md)."""
+    """60 ms by default: a third of the packets of 20 ms (docs/media.md, BENCHMARKS.md)."""
     node = MediaNode(node_settings(audio_packet_ms=packet_ms))
     stamps: list[int] = []
     publish = node.main_audio.publish
