@@ -56,10 +56,6 @@ class DirectSender:
         self.packets = 0
         self.dropped = 0  # frames that came before the connection was up
 
-    @property
-    def ready(self) -> bool:
-        return self.codec is not None
-
     def install(self, on_ready) -> None:
         """From now on aiortc starts this instead of its RTP task; `on_ready()` once it may send."""
         self._on_ready = on_ready
